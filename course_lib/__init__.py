@@ -1,0 +1,29 @@
+"""Deep Learning Math: the tested helper package behind the notebook course.
+
+The package is layered like the course (see README, "Maintainer guide"):
+
+- ``course``            the chapter map and where the course lives on disk
+- ``linalg``            chapter 01: linear algebra helpers
+- ``gradcheck``         the one shared gradient checker (central differences, float64)
+- ``device``            device and size-preset choice for the PyTorch chapters
+- ``widgets``           compute functions + thin views (imports the math, never the reverse)
+- ``grading``           ``check()``, the question registry and the notebook grader
+- ``checks``            one module of questions per chapter, registered by question id
+- ``authoring``         generates exercises from solutions
+- ``cli``               the ``course`` command
+
+Importing ``course_lib`` is cheap: nothing heavy (torch, matplotlib) is imported here.
+"""
+
+__version__ = "0.1.0"
+
+
+def check(qid, submission):
+    """Check a learner's answer to question ``qid`` and display the result.
+
+    A thin alias of :func:`course_lib.grading.check.check`, so notebooks can write
+    ``from course_lib import check``.
+    """
+    from course_lib.grading.check import check as _check
+
+    return _check(qid, submission)

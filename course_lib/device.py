@@ -1,0 +1,78 @@
+"""Device and size-preset choice for the PyTorch chapters.
+
+One rule for the whole course: use CUDA if there is a GPU, then Apple's MPS, then the
+CPU; and pick the matching size preset, so that a notebook finishes in under a minute
+on a laptop CPU and runs its full-size configuration on a GPU.
+
+``COURSE_DEVICE`` (``cpu``, ``cuda``, ``mps``) overrides the choice, for example to
+run the CPU tier on a GPU machine. ``torch`` is imported only when these functions are
+called.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+def pick_device(prefer: str | None = None):
+    """The ``torch.device`` to compute on: ``prefer``/``COURSE_DEVICE``, else CUDA, MPS, CPU.
+
+    An unavailable preference is ignored, with a warning, rather than failing: a
+    notebook written on a GPU machine must still run on a laptop.
+    """
+    import torch
+
+    wanted = (prefer or os.environ.get("COURSE_DEVICE") or "").strip().lower()
+    if wanted:
+        if wanted == "cpu" or (wanted.startswith("cuda") and torch.cuda.is_available()) or (
+            wanted == "mps" and _mps_available()
+        ):
+            return torch.device(wanted)
+        import warnings
+
+        warnings.warn(f"device {wanted!r} is not available here; choosing automatically", stacklevel=2)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if _mps_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _mps_available() -> bool:
+    import torch
+
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend and backend.is_available())
+
+
+def tier(device=None) -> str:
+    """``"gpu"`` for CUDA or MPS, ``"cpu"`` otherwise."""
+    device = device if device is not None else pick_device()
+    return "cpu" if str(getattr(device, "type", device)) == "cpu" else "gpu"
+
+
+@dataclass(frozen=True)
+class Presets(Generic[T]):
+    """A chapter's configurations per tier: ``Presets(cpu=small, gpu=large)``."""
+
+    cpu: T
+    gpu: T
+
+    def for_device(self, device=None) -> T:
+        """The preset for ``device`` (default: :func:`pick_device`)."""
+        return self.gpu if tier(device) == "gpu" else self.cpu
+
+
+def describe(device=None) -> str:
+    """One line naming the device, for a notebook to print: ``"cpu (2 threads)"``."""
+    import torch
+
+    device = device if device is not None else pick_device()
+    if device.type == "cuda":
+        return f"cuda: {torch.cuda.get_device_name(device)}"
+    if device.type == "cpu":
+        return f"cpu ({torch.get_num_threads()} threads)"
+    return str(device)

@@ -1,0 +1,178 @@
+"""The widget pattern: a pure compute function plus a thin view that moves artists.
+
+A course widget is a subclass of :class:`FigureWidget`:
+
+- ``compute(**params) -> data`` is a pure function of the control values (a
+  ``staticmethod``, or a module-level function it calls). Tests and benchmarks call it.
+- ``build(fig)`` creates the axes and artists once, at the default settings.
+- ``draw(data)`` only moves existing artists (``set_data``, ``set_offsets``, ``set_text``)
+  and sets label text; it never clears an axis or re-plots.
+- ``controls()`` returns the ipywidgets controls, one concept each, keyed by the name of
+  the ``compute`` parameter they drive.
+- ``draw`` may set ``self.readout`` (HTML): the numbers a learner reads under the figure,
+  such as a determinant. It is shown in a ``course-readout`` HTML widget.
+
+The figure is a plain :class:`matplotlib.figure.Figure` rendered with Agg, so nothing
+depends on pyplot state or on the notebook's matplotlib backend. In JupyterLab the view
+is an ``ipywidgets.Image`` updated on every control change; where no widget front end is
+live (CI, nbviewer, a static HTML export), the same display carries a PNG of the figure
+at its default settings, which static renderers show instead.
+
+``update(**changes)`` is the whole kernel-side cost of a slider move (compute, draw,
+render); ``benchmarks/widget_latency.py`` times it for every registered widget.
+"""
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any, ClassVar
+
+import numpy as np
+
+# Okabe-Ito: a palette that stays distinguishable with any colour vision.
+PALETTE = {
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "green": "#009E73",
+    "vermillion": "#D55E00",
+    "sky": "#56B4E9",
+    "purple": "#CC79A7",
+    "yellow": "#F0E442",
+    "black": "#000000",
+    "grey": "#999999",
+}
+
+WIDGETS: dict[str, type["FigureWidget"]] = {}
+
+
+def register_widget(cls: type["FigureWidget"]) -> type["FigureWidget"]:
+    """Class decorator: list the widget for benchmarks and tests under ``cls.name``."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} needs a `name` such as '01.matrix_2x2'")
+    WIDGETS[cls.name] = cls
+    return cls
+
+
+def all_widgets() -> dict[str, type["FigureWidget"]]:
+    """Every widget in the course (imports each ``course_lib.widgets.chNN_*`` module)."""
+    import importlib
+    import pkgutil
+
+    import course_lib.widgets as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name.startswith("ch"):
+            importlib.import_module(f"{package.__name__}.{info.name}")
+    return dict(sorted(WIDGETS.items()))
+
+
+class FigureWidget:
+    """Base class of every course widget (see the module docstring)."""
+
+    name: ClassVar[str] = ""
+    figsize: ClassVar[tuple[float, float]] = (6.0, 4.0)
+    dpi: ClassVar[int] = 80
+
+    def __init__(self, **params: Any):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        self.params = {**self.defaults(), **params}
+        self.fig = Figure(figsize=self.figsize, dpi=self.dpi, layout="constrained")
+        FigureCanvasAgg(self.fig)
+        self.build(self.fig)
+        self._controls: dict | None = None
+        self._image = None
+        self._readout_view = None
+        self._box = None
+        self.readout = ""  # HTML that draw() may set: numbers shown under the figure
+        self.data = self.compute(**self.params)
+        self.draw(self.data)
+
+    # -- to be provided by each widget ---------------------------------------------
+    @staticmethod
+    def compute(**params) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def defaults(cls) -> dict:
+        return {}
+
+    def build(self, fig) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def draw(self, data) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def controls(self) -> dict:
+        """ipywidgets controls keyed by compute parameter; created once, lazily."""
+        return {}
+
+
+    # -- shared machinery ------------------------------------------------------------
+    def update(self, **changes: Any) -> Any:
+        """Recompute with changed parameters, move the artists, re-render. Returns the data."""
+        self.params.update(changes)
+        self.data = self.compute(**self.params)
+        self.draw(self.data)
+        if self._image is not None:
+            self._image.value = self.png()
+            self._readout_view.value = self.readout
+        return self.data
+
+    def png(self) -> bytes:
+        """The figure as PNG bytes (Agg)."""
+        buf = io.BytesIO()
+        self.fig.savefig(buf, format="png", dpi=self.dpi)
+        return buf.getvalue()
+
+    def benchmark_moves(self, n: int, rng: np.random.Generator) -> list[dict]:
+        """``n`` simulated control moves: random admissible values of the controls."""
+        moves = []
+        controls = self._get_controls()
+        names = [k for k, c in controls.items() if hasattr(c, "value")]
+        for _ in range(n):
+            key = names[int(rng.integers(len(names)))]
+            moves.append({key: _random_value(controls[key], rng)})
+        return moves
+
+    def _get_controls(self) -> dict:
+        if self._controls is None:
+            self._controls = self.controls()
+        return self._controls
+
+    def widget(self):
+        """The live ipywidgets view: controls, the figure image, and any readout."""
+        if self._box is None:
+            import ipywidgets as w
+
+            self._image = w.Image(value=self.png(), format="png",
+                                  layout=w.Layout(width=f"{int(self.figsize[0] * self.dpi)}px"))
+            controls = self._get_controls()
+            for key, control in controls.items():
+                control.observe(lambda change, key=key: self.update(**{key: change["new"]}), names="value")
+            self._readout_view = w.HTML(self.readout)
+            self._readout_view.add_class("course-readout")
+            self._box = w.VBox([w.HBox(list(controls.values()), layout=w.Layout(flex_flow="row wrap")),
+                                self._image, self._readout_view])
+            self._box.add_class(f"course-widget-{self.name.replace('.', '-')}")
+        return self._box
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        bundle = dict(self.widget()._repr_mimebundle_(include=include, exclude=exclude) or {})
+        # Static fallback: front ends without a live widget manager show this PNG.
+        bundle["image/png"] = base64.b64encode(self.png()).decode("ascii")
+        return bundle
+
+
+def _random_value(control, rng: np.random.Generator):
+    if hasattr(control, "options") and getattr(control, "options", None):
+        options = list(control.options)
+        choice = options[int(rng.integers(len(options)))]
+        return choice[1] if isinstance(choice, tuple) else choice
+    if isinstance(control.value, bool):
+        return bool(rng.integers(2))
+    lo, hi = control.min, control.max
+    if isinstance(control.value, (int, np.integer)):
+        return int(rng.integers(lo, hi + 1))
+    return float(rng.uniform(lo, hi))
