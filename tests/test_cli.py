@@ -1,0 +1,105 @@
+"""The `course` command: wrong use is one clear line and a non-zero exit, never a traceback;
+grading never writes to the learner's file; progress reflects the last grading."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from course_lib.authoring import KERNELSPEC
+from course_lib.cli import main
+from course_lib.grading.report import progress_table
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_course(*args, cwd=ROOT, env=None):
+    return subprocess.run([sys.executable, "-m", "course_lib", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300, env=env)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["grade", "no/such/file.ipynb"], "no such file"),
+    (["grade", "99"], "unknown chapter"),
+    (["grade", "README.md"], "not a notebook"),
+    (["grade", "tests"], "holds no course notebooks"),
+    (["record", "exercises/01_linear_algebra.ipynb"], "never a learner's exercises"),
+])
+def test_wrong_use_is_one_clear_line(args, message, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"cells": [', "not valid notebook JSON"),
+    ('[1, 2, 3]', "not a notebook"),
+    ('{"cells": "nope", "metadata": {}, "nbformat": 4, "nbformat_minor": 5}', "not a valid notebook"),
+    (b"\xff\xfe\x00garbage", "not UTF-8"),
+])
+def test_corrupt_notebooks(tmp_path, content, message, capsys):
+    path = tmp_path / "01_linear_algebra.ipynb"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    assert main(["grade", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 2
+    assert "build" in capsys.readouterr().out
+
+
+def test_entry_points_exist():
+    proc = run_course("--help")
+    assert proc.returncode == 0 and "grade" in proc.stdout
+    course = Path(sys.executable).with_name("course")
+    assert course.exists(), "the console script `course` is installed with the package"
+
+
+def _learner_notebook(path: Path, body: str) -> None:
+    nb = new_notebook(cells=[new_code_cell("from course_lib import check"), new_code_cell(body),
+                             new_code_cell('check("01.matmul", matmul)')])
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"c{i}"
+    path.write_text(nbformat.writes(nb))
+
+
+@pytest.mark.slow
+def test_grade_records_progress_and_leaves_the_file_alone(tmp_path):
+    course = tmp_path / "course"
+    (course / "exercises").mkdir(parents=True)
+    (course / "chapters").mkdir()
+    path = course / "exercises" / "01_linear_algebra.ipynb"
+    _learner_notebook(path, "def matmul(A, B):\n    return A @ B")
+    before = path.read_bytes()
+    env = {**__import__("os").environ, "COURSE_ROOT": str(course)}
+    proc = run_course("grade", "exercises", "--json", "out/report.json", cwd=course, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert path.read_bytes() == before
+    assert "01.matmul" in proc.stdout and "passed" in proc.stdout
+    report = json.loads((course / "out" / "report.json").read_text())
+    assert report["notebooks"][0]["questions"][0]["status"] == "passed"
+    table = progress_table(course)
+    line = next(l for l in table.splitlines() if l.startswith("01 "))
+    assert "1/" in line and "never" not in line
+    # --expect full fails because the chapter's other questions were not answered.
+    proc = run_course("grade", "exercises", "--expect", "full", "--no-record", cwd=course, env=env)
+    assert proc.returncode == 1 and "not met" in proc.stderr
+
+
+@pytest.mark.slow
+def test_solutions_are_not_recorded_as_progress(tmp_path):
+    from course_lib.grading.report import record_progress
+    from course_lib.grading.runner import NotebookRun
+
+    (tmp_path / "solutions").mkdir()
+    run = NotebookRun(str(tmp_path / "solutions" / "01_linear_algebra.ipynb"), "01", [])
+    path = record_progress([run], tmp_path)
+    assert json.loads(path.read_text())["notebooks"] == {}
