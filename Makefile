@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(BIN)/course build --check
 	$(NO_NETWORK) $(BIN)/course grade solutions --expect full --no-record
 	$(NO_NETWORK) $(BIN)/course grade exercises --expect zero --no-record
-	COURSE_STRICT=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --durations=15
+	COURSE_STRICT=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 build: $(STAMP)
 	$(BIN)/course build
