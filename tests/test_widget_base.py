@@ -94,3 +94,31 @@ def test_every_course_widget_follows_the_contract(name):
     for ax in widget.fig.axes:
         if ax.get_visible() and ax.axison:
             assert ax.get_xlabel() or ax.get_title(), f"{name}: every visible axis is labelled or titled"
+
+
+class DraggablePoint(Line):
+    """The slope follows a point the learner drags."""
+
+    name = "99.drag"
+
+    def on_pointer(self, ax, x, y):
+        return {"slope": y / x} if abs(x) > 0.05 else None
+
+
+def test_dragging_on_the_figure_sets_parameters_and_controls():
+    widget = DraggablePoint()
+    widget.widget()
+    # Pixel of data point (0.5, 1.0), as a browser would report it (origin top left).
+    x_disp, y_disp = widget.ax.transData.transform((0.5, 1.0))
+    height = widget.fig.canvas.get_width_height()[1]
+    changes = widget.pointer(x_disp, height - y_disp)
+    assert changes and abs(changes["slope"] - 2.0) < 0.05
+    assert abs(widget._get_controls()["slope"].value - widget.params["slope"]) < 0.051
+    assert widget.pointer(x_disp, height - y_disp, buttons=0) is None  # a move without a button is ignored
+    assert widget.pointer(-10, -10) is None  # outside every axes
+
+
+def test_widgets_without_pointer_do_not_listen():
+    widget = Line()
+    widget.widget()
+    assert widget.pointer(10, 10) is None and not hasattr(widget, "_events")

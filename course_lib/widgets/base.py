@@ -11,6 +11,9 @@ A course widget is a subclass of :class:`FigureWidget`:
   the ``compute`` parameter they drive.
 - ``draw`` may set ``self.readout`` (HTML): the numbers a learner reads under the figure,
   such as a determinant. It is shown in a ``course-readout`` HTML widget.
+- optionally ``on_pointer(ax, x, y) -> dict | None``: a press or drag on the figure at data
+  coordinates ``(x, y)`` of axes ``ax``; the returned parameter changes are applied and the
+  matching controls follow. This is how a learner drags a point (ipyevents on the image).
 
 The figure is a plain :class:`matplotlib.figure.Figure` rendered with Agg, so nothing
 depends on pyplot state or on the notebook's matplotlib backend. In JupyterLab the view
@@ -108,6 +111,8 @@ class FigureWidget:
         """ipywidgets controls keyed by compute parameter; created once, lazily."""
         return {}
 
+    on_pointer = None  # or a method (ax, x, y) -> dict of parameter changes, see above
+
 
     # -- shared machinery ------------------------------------------------------------
     def update(self, **changes: Any) -> Any:
@@ -119,6 +124,38 @@ class FigureWidget:
             self._image.value = self.png()
             self._readout_view.value = self.readout
         return self.data
+
+    def pointer(self, px: float, py: float, buttons: int = 1) -> dict | None:
+        """Apply a press/drag at image pixel ``(px, py)`` (origin top left, as the browser
+        reports it); returns the parameter changes made, if any."""
+        if self.on_pointer is None or not buttons:
+            return None
+        width, height = self.fig.canvas.get_width_height()
+        x, y = px, height - py  # matplotlib's display coordinates start at the bottom
+        for ax in self.fig.axes:
+            if ax.get_visible() and ax.bbox.contains(x, y):
+                xdata, ydata = ax.transData.inverted().transform((x, y))
+                changes = self.on_pointer(ax, float(xdata), float(ydata))
+                if changes:
+                    self._set_controls_quietly(changes)
+                    self.update(**changes)
+                return changes
+        return None
+
+    def _set_controls_quietly(self, changes: dict) -> None:
+        """Move the controls to match ``changes`` without each one triggering an update."""
+        if self._controls is None:
+            return
+        self._quiet = True
+        try:
+            for key, value in changes.items():
+                control = self._controls.get(key)
+                if control is not None and hasattr(control, "min"):
+                    control.value = min(max(value, control.min), control.max)
+                elif control is not None:
+                    control.value = value
+        finally:
+            self._quiet = False
 
     def png(self) -> bytes:
         """The figure as PNG bytes (Agg)."""
@@ -150,13 +187,29 @@ class FigureWidget:
                                   layout=w.Layout(width=f"{int(self.figsize[0] * self.dpi)}px"))
             controls = self._get_controls()
             for key, control in controls.items():
-                control.observe(lambda change, key=key: self.update(**{key: change["new"]}), names="value")
+                control.observe(lambda change, key=key: self._on_control(key, change["new"]), names="value")
             self._readout_view = w.HTML(self.readout)
             self._readout_view.add_class("course-readout")
             self._box = w.VBox([w.HBox(list(controls.values()), layout=w.Layout(flex_flow="row wrap")),
                                 self._image, self._readout_view])
             self._box.add_class(f"course-widget-{self.name.replace('.', '-')}")
+            if self.on_pointer is not None:
+                self._listen_to_pointer()
         return self._box
+
+    def _on_control(self, key: str, value) -> None:
+        if not getattr(self, "_quiet", False):
+            self.update(**{key: value})
+
+    def _listen_to_pointer(self) -> None:
+        from ipyevents import Event
+
+        # dataX/dataY are pixels of the PNG itself, whatever size the browser shows it at.
+        self._events = Event(source=self._image, watched_events=["mousedown", "mousemove"],
+                             prevent_default_action=True, throttle_or_debounce="throttle", wait=40)
+        self._events.on_dom_event(
+            lambda e: self.pointer(e.get("dataX", 0), e.get("dataY", 0),
+                                   1 if e.get("type") == "mousedown" else e.get("buttons", 0)))
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         bundle = dict(self.widget()._repr_mimebundle_(include=include, exclude=exclude) or {})
