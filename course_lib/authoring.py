@@ -124,22 +124,26 @@ def normalize(nb: nbformat.NotebookNode, extra_metadata: dict | None = None) -> 
     nb.metadata = nbformat.from_dict({"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"},
                                       **(extra_metadata or {})})
     seen: set[str] = set()
+    code_index = 0
     for index, cell in enumerate(nb.cells):
         if not cell.get("id") or cell.id in seen:
             cell.id = f"cell-{index:03d}"
         seen.add(cell.id)
         cell.metadata = nbformat.from_dict({k: v for k, v in cell.metadata.items() if k == "tags"})
         if cell.cell_type == "code":
-            if _keeps_output(cell):
+            code_index += 1
+            cell.execution_count = None
+            if _keeps_output(cell) and cell.outputs:
+                # nbval skips a cell with no execution count ("unrun") and then fails on its stored
+                # outputs, so a kept output gets a count: its position among the code cells.
+                cell.execution_count = code_index
                 for output in cell.outputs:
-                    output.pop("execution_count", None)
                     if "metadata" in output:
                         output.metadata = {}
                     if output.get("output_type") == "execute_result":
-                        output.execution_count = None
+                        output.execution_count = code_index
             else:
                 cell.outputs = []
-            cell.execution_count = None
         if "attachments" in cell and not cell.attachments:
             del cell["attachments"]
     return nb

@@ -27,10 +27,12 @@ def pick_device(prefer: str | None = None):
 
     wanted = (prefer or os.environ.get("COURSE_DEVICE") or "").strip().lower()
     if wanted:
-        if wanted == "cpu" or (wanted.startswith("cuda") and torch.cuda.is_available()) or (
-            wanted == "mps" and _mps_available()
-        ):
-            return torch.device(wanted)
+        try:
+            device = torch.device(wanted)
+        except (RuntimeError, ValueError):
+            device = None
+        if device is not None and _available(device):
+            return device
         import warnings
 
         warnings.warn(f"device {wanted!r} is not available here; choosing automatically", stacklevel=2)
@@ -39,6 +41,18 @@ def pick_device(prefer: str | None = None):
     if _mps_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def _available(device) -> bool:
+    import torch
+
+    if device.type == "cpu":
+        return True
+    if device.type == "cuda":
+        return torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count()
+    if device.type == "mps":
+        return _mps_available()
+    return False
 
 
 def _mps_available() -> bool:
@@ -50,8 +64,14 @@ def _mps_available() -> bool:
 
 def tier(device=None) -> str:
     """``"gpu"`` for CUDA or MPS, ``"cpu"`` otherwise."""
-    device = device if device is not None else pick_device()
-    return "cpu" if str(getattr(device, "type", device)) == "cpu" else "gpu"
+    return "cpu" if _as_device(device).type == "cpu" else "gpu"
+
+
+def _as_device(device=None):
+    """``device`` as a ``torch.device`` (strings such as ``"cpu:0"`` accepted); default: pick one."""
+    import torch
+
+    return pick_device() if device is None else torch.device(device)
 
 
 @dataclass(frozen=True)
@@ -70,7 +90,7 @@ def describe(device=None) -> str:
     """One line naming the device, for a notebook to print: ``"cpu (2 threads)"``."""
     import torch
 
-    device = device if device is not None else pick_device()
+    device = _as_device(device)
     if device.type == "cuda":
         return f"cuda: {torch.cuda.get_device_name(device)}"
     if device.type == "cpu":

@@ -67,12 +67,20 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x, h: float = DEFAULT_H
     for i in range(flat.size):
         old = flat[i]
         flat[i] = old + h
-        plus = float(f(x))
+        plus = _scalar(f(x))
         flat[i] = old - h
-        minus = float(f(x))
+        minus = _scalar(f(x))
         flat[i] = old
         gflat[i] = (plus - minus) / (2 * h)
     return grad
+
+
+def _scalar(value) -> float:
+    arr = np.asarray(value)
+    if arr.size != 1:
+        raise ValueError(f"f must return a scalar, but returned an array of shape {arr.shape}; "
+                         "for a vector-valued f use numerical_jacobian")
+    return float(arr.reshape(()))
 
 
 def numerical_jacobian(f: Callable[[np.ndarray], np.ndarray], x, h: float = DEFAULT_H) -> np.ndarray:

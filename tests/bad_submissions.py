@@ -22,7 +22,7 @@ CORPUS = [
     Bad("raises_value_error", "def matmul(A, B):\n    raise ValueError('bad shapes')", "raised ValueError: bad shapes"),
     Bad("returns_none", "def matmul(A, B):\n    C = A @ B", "returned None"),
     Bad("wrong_shape", "def matmul(A, B):\n    return (A @ B)[:, :1]", "shape"),
-    Bad("transposed", "def matmul(A, B):\n    return B.T @ A.T", "transposed"),
+    Bad("transposed", "def matmul(A, B):\n    return B.T @ A.T", "transpose"),
     Bad("wrong_dtype_strings", "def matmul(A, B):\n    return (A @ B).astype(str)", "dtype"),
     Bad("nan", "import numpy as np\ndef matmul(A, B):\n    C = A @ B\n    C[0, 0] = np.nan\n    return C", "nan"),
     Bad("inf", "import numpy as np\ndef matmul(A, B):\n    return (A @ B) * np.inf", "inf"),

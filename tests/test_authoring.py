@@ -94,6 +94,7 @@ def test_generation_is_deterministic_and_clean():
     assert [c.id for c in ex.cells] == [c.id for c in nb.cells]
     assert ex.cells[1].outputs == [] and ex.cells[1].execution_count is None
     assert ex.cells[4].outputs[0]["text"] == "42\n"  # marked cells keep their output
+    assert ex.cells[4].execution_count == 4  # and a count, or nbval would skip them as unrun
     assert "raise NotImplementedError" in ex.cells[2].source
     assert not is_edited(ex)
     ex.cells[2].source = ex.cells[2].source.replace("raise NotImplementedError(", "return 0  # (")

@@ -167,3 +167,9 @@ def test_check_prints_outside_ipython_and_raises_only_in_strict_mode(capsys, mon
         raise NotImplementedError
 
     check("99.column_means", stub)  # neither does "not attempted"
+
+
+def test_ambiguous_mistakes_name_every_matching_slip():
+    a = np.arange(1.0, 5.0)
+    hint = diagnose(a * 2, a, mistakes={"slip one": a * 2, "slip two": a + a, "never": a * 3}).hint
+    assert "slip one" in hint and "slip two" in hint and "never" not in hint

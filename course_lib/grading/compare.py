@@ -187,10 +187,17 @@ def diagnose(
         where = f"got {format_value(arr.item())}, expected {format_value(exp.item())}"
     rel = f" (relative {max_err / scale:.2g})" if scale > 0 else ""
     message = f"Wrong values: max abs error {max_err:.3g}{rel}; {where}."
+    matching = []
     for hint, candidate in (mistakes or {}).items():
         try:
-            if _close(arr, np.asarray(candidate, dtype=arr.dtype), rtol, atol):
-                return Mismatch(message, max_err, hint)
+            candidate = np.asarray(candidate, dtype=arr.dtype)
+            # A candidate equal to the answer itself cannot tell a mistake apart: skip it.
+            if _close(arr, candidate, rtol, atol) and not _close(candidate, exp, rtol, atol):
+                matching.append(hint)
         except (TypeError, ValueError):
             continue
+    if matching:
+        # On an unlucky random case two slips can give the same numbers: name them all.
+        return Mismatch(message, max_err, matching[0] if len(matching) == 1 else
+                        "One of these: " + " | ".join(matching))
     return Mismatch(message, max_err, generic_hint(arr, exp, rtol, atol))

@@ -66,14 +66,14 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, cell_timeout: float, env: dict
     """
     import tempfile
 
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
     # IPC sockets in a private folder: nothing listens on TCP, and nothing lands in the
     # learner's folder.
     ipc_dir = tempfile.mkdtemp(prefix="course-kernel-")
-    km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(ipc_dir, "kernel"))
+    km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(ipc_dir, "kernel"))
     client = NotebookClient(
         nb,
         km=km,
