@@ -14,8 +14,9 @@ from dataclasses import dataclass
 class Bad:
     name: str
     code: str
-    message: str  # a fragment of the result's message (case-insensitive)
+    message: str  # a fragment of the result's message or hint (case-insensitive)
     level: str = "function"
+    status: str = "failed"  # printing a lot is not wrong: the answer passes, with a note
 
 
 CORPUS = [
@@ -30,7 +31,7 @@ CORPUS = [
     Bad("mutates_input", "def matmul(A, B):\n    A *= 2\n    return A @ B / 2", "changed its 1st argument in place"),
     Bad("infinite_loop", "def matmul(A, B):\n    while True:\n        pass", "did not finish within"),
     Bad("prints_megabytes", "def matmul(A, B):\n    print('x' * 3_000_000)\n    return A @ B",
-        "printed 3,000,001 characters"),
+        "characters; they are not shown in full", status="passed"),
     Bad("sys_exit", "import sys\ndef matmul(A, B):\n    sys.exit(1)", "sys.exit"),
     Bad("recursion", "def matmul(A, B):\n    return matmul(A, B)", "recursed too deeply"),
     Bad("missing_module_inside", "def matmul(A, B):\n    import numpy_but_faster\n    return A @ B",
@@ -45,8 +46,9 @@ CORPUS = [
     Bad("os_exit", "import os\nos._exit(3)", "kernel died", level="cell"),
     Bad("deletes_check", "del check\ndef matmul(A, B):\n    return A @ B", "NameError", level="cell"),
     Bad("rebinds_check", "check = lambda *args: None\ndef matmul(A, B):\n    return A @ B", "rebound", level="cell"),
-    Bad("missing_module_top", "import numpy_but_faster\ndef matmul(A, B):\n    return A @ B", "NameError", level="cell"),
-    Bad("top_level_infinite_loop", "while True:\n    pass", "stopped", level="cell"),
+    Bad("missing_module_top", "import numpy_but_faster\ndef matmul(A, B):\n    return A @ B",
+        "cell 1 raised ModuleNotFoundError", level="cell"),
+    Bad("top_level_infinite_loop", "while True:\n    pass", "cell 1 was stopped", level="cell"),
     Bad("top_level_sys_exit", "import sys\nsys.exit(0)\ndef matmul(A, B):\n    return A @ B", "NameError",
         level="cell"),
 ]

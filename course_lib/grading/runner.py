@@ -81,18 +81,22 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, cell_timeout: float, env: dict
         kernel_name="python3",
         allow_errors=True,
         interrupt_on_timeout=True,
-        error_on_timeout={"ename": TIMEOUT_ENAME,
-                          "evalue": f"the cell ran longer than {cell_timeout:g} s and was interrupted",
-                          "traceback": []},
+        error_on_timeout={"ename": TIMEOUT_ENAME, "evalue": "stopped", "traceback": []},
         record_timing=False,
         resources={"metadata": {"path": str(cwd)}},
     )
     current = {"index": None}
+    timed_out: list[int] = []
 
     def on_cell_start(cell, cell_index, **_):
         current["index"] = cell_index
 
+    def on_cell_executed(cell, cell_index, execute_reply, **_):
+        if execute_reply.get("content", {}).get("ename") == TIMEOUT_ENAME:
+            timed_out.append(cell_index)
+
     client.on_cell_start = on_cell_start
+    client.on_cell_executed = on_cell_executed
     kernel_env = dict(os.environ if env is None else env)
     try:
         client.execute(env=kernel_env)
@@ -102,7 +106,19 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, cell_timeout: float, env: dict
         return None, f"{type(exc).__name__}: {exc}"
     finally:
         shutil.rmtree(ipc_dir, ignore_errors=True)
+        _mark_timeouts(nb, timed_out, cell_timeout)
     return None, None
+
+
+def _mark_timeouts(nb: nbformat.NotebookNode, indices: list[int], cell_timeout: float) -> None:
+    """Replace the KeyboardInterrupt that stopping a cell leaves with an error that says why."""
+    for index in indices:
+        cell = nb.cells[index]
+        cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "error"
+                                                        and o.get("ename") == "KeyboardInterrupt")]
+        cell.outputs.append(nbformat.v4.new_output(
+            "error", ename=TIMEOUT_ENAME, traceback=[],
+            evalue=f"the cell ran longer than {cell_timeout:g} s and was stopped"))
 
 
 def _cap_outputs(cell) -> None:
@@ -138,12 +154,18 @@ def collect(nb: nbformat.NotebookNode, questions: list[Question], kernel_died_at
                 found[result.qid] = result
             if output.get("output_type") == "error":
                 error = CellProblem(index, output.get("ename", "Error"), str(output.get("evalue", ""))[:300])
+        earlier = problems[-1] if problems else None
         if error and error.ename != "CheckFailedError":
             problems.append(error)
         for qid in qids:
             if qid in found:
                 continue
-            if kernel_died_at is not None and index >= kernel_died_at:
+            if error and earlier and error.ename == "NameError":
+                # The usual chain: an earlier cell failed, so the function was never defined.
+                what = "was stopped" if earlier.ename == TIMEOUT_ENAME else f"raised {earlier.ename}"
+                reasons[qid] = (f"Not checked: the check cell (cell {index}) raised NameError: {error.evalue}, "
+                                f"probably because cell {earlier.index} {what}.")
+            elif kernel_died_at is not None and index >= kernel_died_at:
                 reasons[qid] = (f"Not reached: the kernel died while running cell {kernel_died_at} "
                                 "(os._exit(), a crash, or running out of memory).")
             elif error and error.ename == TIMEOUT_ENAME:
