@@ -1,0 +1,325 @@
+"""Helpers for the browser test: a throw-away JupyterLab server and Chromium page actions.
+
+Everything here is bounded in time and touches nothing outside a temporary folder: the
+server serves a *copy* of the notebooks, and its config, data, settings, workspace and
+runtime folders live under that folder too (the venv's lab extensions, such as
+ipywidgets' ``@jupyter-widgets/jupyterlab-manager``, are still found through
+``sys.prefix/share/jupyter``). Nothing here downloads anything: the browser is Debian's
+``chromium`` and the server is told not to fetch news or check for updates.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+CHROMIUM_INSTALL = "sudo apt-get update && sudo apt-get install -y chromium"
+PLAYWRIGHT_INSTALL = ".venv/bin/pip install -e '.[dev]'"  # never `playwright install`
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    # The page only talks to 127.0.0.1; an http_proxy in the environment must not apply.
+    "--no-proxy-server",
+]
+# JupyterLab plugins that would reach the network or pop up toasts over the notebook.
+DISABLED_LAB_PLUGINS = [
+    "@jupyterlab/apputils-extension:announcements",
+    "@jupyterlab/extensionmanager-extension",
+]
+
+
+class Deadline:
+    """A wall-clock budget shared by every wait of one test, so the total stays bounded."""
+
+    def __init__(self, seconds: float):
+        self.end = time.monotonic() + seconds
+
+    def left(self, cap: float) -> float:
+        """Seconds to allow the next step: at most ``cap``, never past the deadline."""
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the browser test ran out of its time budget")
+        return min(cap, left)
+
+    def ms(self, cap: float) -> float:
+        """:meth:`left` in milliseconds, the unit of Playwright timeouts."""
+        return 1000.0 * self.left(cap)
+
+
+def is_ci() -> bool:
+    """True in CI (``CI=true``, as GitHub Actions and most CI services set it)."""
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def find_chromium() -> str | None:
+    """Path of Debian's ``chromium`` on PATH, or None."""
+    return shutil.which("chromium")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# Direct connections only: the server is local, whatever proxy the environment names.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class LabServer:
+    """``jupyter lab`` on a free localhost port, serving ``root_dir``, isolated under ``home``.
+
+    Call :meth:`stop` when done (it also ends the kernels), whatever happened.
+    """
+
+    def __init__(self, root_dir: Path, home: Path):
+        self.root_dir = Path(root_dir)
+        self.home = Path(home)
+        self.port = free_port()
+        self.token = secrets.token_hex(24)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = self.home / "jupyterlab.log"
+        self.proc: subprocess.Popen | None = None
+
+    def _environment(self) -> dict[str, str]:
+        dirs = {name: self.home / name for name in
+                ("config", "data", "runtime", "settings", "workspaces", "ipython")}
+        for path in dirs.values():
+            path.mkdir(parents=True, exist_ok=True)
+        labconfig = dirs["config"] / "labconfig"
+        labconfig.mkdir(exist_ok=True)
+        (labconfig / "page_config.json").write_text(
+            json.dumps({"disabledExtensions": {name: True for name in DISABLED_LAB_PLUGINS}}))
+        env = dict(os.environ)
+        # MPLBACKEND too: ipykernel picks the inline backend only when it is unset, and a
+        # test runner's MPLBACKEND=Agg would hide the chapter's plain pyplot figures.
+        for var in ("JUPYTER_PATH", "JUPYTER_CONFIG_PATH", "JUPYTER_PLATFORM_DIRS", "MPLBACKEND"):
+            env.pop(var, None)
+        env.update(
+            JUPYTER_CONFIG_DIR=str(dirs["config"]),
+            JUPYTER_DATA_DIR=str(dirs["data"]),
+            JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
+            JUPYTERLAB_SETTINGS_DIR=str(dirs["settings"]),
+            JUPYTERLAB_WORKSPACES_DIR=str(dirs["workspaces"]),
+            IPYTHONDIR=str(dirs["ipython"]),
+            PYTHONUNBUFFERED="1",
+            NO_PROXY="127.0.0.1,localhost",
+            no_proxy="127.0.0.1,localhost",
+        )
+        return env
+
+    def start(self, timeout: float) -> None:
+        """Start the server and wait (at most ``timeout`` s) until its API answers."""
+        cmd = [
+            sys.executable, "-m", "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root_dir}",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly",
+            # A safety net should this process be killed before its finalizer runs.
+            "--ServerApp.shutdown_no_activity_timeout=600",
+            "--MappingKernelManager.cull_idle_timeout=0",
+        ]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            cmd.append("--allow-root")  # CI containers often run as root
+        env = self._environment()
+        log = open(self.log_path, "wb")
+        try:
+            # Own session: if the test process dies, nothing here holds its terminal.
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, env=env,
+                                         cwd=self.home, start_new_session=True)
+        finally:
+            log.close()
+        end = time.monotonic() + timeout
+        status = f"{self.url}/api/status?token={self.token}"
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                with _OPENER.open(status, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                pass
+            time.sleep(0.25)
+        raise TimeoutError(f"jupyter lab did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM (the server then shuts its kernels down), then SIGKILL its process group."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        try:  # anything left in the server's own process group (a stuck kernel)
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def log_tail(self, chars: int = 3000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return "(no server log)"
+
+    def notebook_url(self, name: str) -> str:
+        return f"{self.url}/lab/tree/{name}?token={self.token}"
+
+
+def launch_chromium(playwright, executable: str):
+    """Headless Debian Chromium through Playwright (never Playwright's own browsers).
+
+    Playwright gives each launch a fresh temporary profile and deletes it on close.
+    """
+    return playwright.chromium.launch(executable_path=executable, headless=True,
+                                      args=CHROMIUM_ARGS, timeout=30_000)
+
+
+# -- page actions ------------------------------------------------------------------
+
+
+def accept_kernel_dialog(page) -> None:
+    """If JupyterLab asks which kernel to use, accept its proposal (Python 3)."""
+    dialog = page.locator(".jp-Dialog")
+    if dialog.count() and "kernel" in dialog.first.inner_text().lower():
+        dialog.locator(".jp-mod-accept").first.click()
+
+
+def open_notebook(page, server: LabServer, name: str, deadline: Deadline) -> None:
+    """Open ``name`` in the lab and wait until its kernel is started and idle.
+
+    The toolbar's execution indicator says "idle" before any kernel exists, so the
+    kernel name (no longer "No Kernel") is checked too: Run All Cells issued earlier is
+    silently dropped.
+    """
+    page.goto(server.notebook_url(name), timeout=deadline.ms(45), wait_until="domcontentloaded")
+    page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=deadline.ms(45))
+    toolbar = page.locator(".jp-NotebookPanel-toolbar").first
+    indicator = toolbar.locator(".jp-Notebook-ExecutionIndicator")
+    kernel = toolbar.locator(".jp-Toolbar-kernelName")
+    end = time.monotonic() + deadline.left(45)
+    while time.monotonic() < end:
+        accept_kernel_dialog(page)
+        if (kernel.count() and kernel.first.inner_text().strip() not in {"", "No Kernel"}
+                and indicator.count() and indicator.first.get_attribute("data-status") == "idle"):
+            return
+        page.wait_for_timeout(200)
+    raise TimeoutError("the notebook's kernel did not start (toolbar: "
+                       f"{toolbar.inner_text()!r})")
+
+
+def run_all_cells(page, deadline: Deadline) -> None:
+    """Run > Run All Cells, through the main menu as a learner would; check it started."""
+    page.locator(".jp-NotebookPanel .jp-Notebook").first.click(position={"x": 5, "y": 5})
+    page.locator("#jp-MainMenu .lm-MenuBar-item", has_text=re.compile(r"^Run$")).click(
+        timeout=deadline.ms(10))
+    page.locator(".lm-Menu .lm-Menu-item", has_text=re.compile(r"^Run All Cells")).first.click(
+        timeout=deadline.ms(10))
+    # Queued cells show [*] at once; a very fast first cell may already show [1].
+    started = page.locator(".jp-NotebookPanel .jp-CodeCell .jp-InputPrompt",
+                           has_text=re.compile(r"\[(\*|\d+)\]"))
+    started.first.wait_for(state="attached", timeout=deadline.ms(15))
+
+
+_PROMPTS_JS = """() => [...document.querySelectorAll(
+    '.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')].filter(p => p.textContent.includes('*')).length
+"""
+# JupyterLab renders a traceback as stderr; unlike a warning, it has a line that starts
+# with the exception's name ("ZeroDivisionError: division by zero").
+_ERRORS_JS = """() => [...document.querySelectorAll(
+    ".jp-NotebookPanel .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")]
+    .map(e => e.textContent)
+    .filter(t => /^[A-Za-z_][\\w.]*(Error|Exception|Exit|Interrupt)\\b/m.test(t))
+"""
+
+
+def wait_for_run(page, selector: str, deadline: Deadline, cap: float, settle: float = 5.0) -> None:
+    """Wait until every cell has run (no ``[*]`` left) and ``selector`` is visible.
+
+    Fails at once, with the traceback, if a cell raised; and ``settle`` seconds after the
+    run ended if ``selector`` still has not appeared.
+    """
+    target = page.locator(selector)
+    end = time.monotonic() + deadline.left(cap)
+    finished_at = None
+    while time.monotonic() < end:
+        accept_kernel_dialog(page)
+        running = page.evaluate(_PROMPTS_JS)
+        errors = page.evaluate(_ERRORS_JS)
+        if errors:
+            raise AssertionError(f"a cell raised an error:\n{errors[0][-2000:]}")
+        if running == 0:
+            if target.count() and target.first.is_visible():
+                return
+            finished_at = finished_at or time.monotonic()
+            if time.monotonic() - finished_at > settle:
+                raise AssertionError(f"all cells ran but {selector!r} did not appear")
+        else:
+            finished_at = None
+        page.wait_for_timeout(250)
+    raise TimeoutError(f"after {cap:.0f} s of Run All Cells, {page.evaluate(_PROMPTS_JS)} cells "
+                       f"were still queued or running ({selector!r} "
+                       f"{'present' if target.count() else 'absent'})")
+
+
+def nudge_slider(slider, presses: int) -> None:
+    """Focus a noUiSlider handle (ipywidgets 8 sliders) and press ArrowRight ``presses`` times."""
+    handle = slider.locator(".noUi-handle").first
+    handle.focus()
+    for _ in range(presses):
+        handle.press("ArrowRight")
+
+
+def wait_for_change(read, before: str, timeout: float, poll: float = 0.1) -> str:
+    """Poll ``read()`` until it differs from ``before``; return the last value read."""
+    end = time.monotonic() + timeout
+    now = read()
+    while now == before and time.monotonic() < end:
+        time.sleep(poll)
+        now = read()
+    return now
+
+
+def wait_for_stable(read, quiet: float, timeout: float, poll: float = 0.1) -> str:
+    """Poll ``read()`` until it has not changed for ``quiet`` seconds; return that value.
+
+    Several key presses send several updates; this waits for the last one to land.
+    """
+    end = time.monotonic() + timeout
+    last, since = read(), time.monotonic()
+    while time.monotonic() < end and time.monotonic() - since < quiet:
+        time.sleep(poll)
+        now = read()
+        if now != last:
+            last, since = now, time.monotonic()
+    return last
