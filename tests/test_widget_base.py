@@ -63,6 +63,15 @@ def test_display_has_live_view_and_static_fallback():
     assert bundle["image/png"] and "text/plain" in bundle
 
 
+def test_update_renders_only_once_a_live_view_exists():
+    widget = Line()
+    assert widget._image is None
+    widget.widget()
+    before = widget._image.value
+    widget.update(slope=0.5)
+    assert widget._image.value != before
+
+
 def test_benchmark_moves_stay_in_range():
     moves = Line().benchmark_moves(50, np.random.default_rng(0))
     assert len(moves) == 50 and all(-3 <= m["slope"] <= 3 for m in moves)
@@ -122,3 +131,14 @@ def test_widgets_without_pointer_do_not_listen():
     widget = Line()
     widget.widget()
     assert widget.pointer(10, 10) is None and not hasattr(widget, "_events")
+
+
+def test_log_sliders_are_sampled_and_clamped_in_value_space():
+    import ipywidgets as w
+
+    from course_lib.widgets.base import _random_value, _value_range
+
+    slider = w.FloatLogSlider(value=1e-3, base=10, min=-8, max=-1)
+    assert _value_range(slider) == (1e-8, 0.1)
+    values = [_random_value(slider, np.random.default_rng(i)) for i in range(20)]
+    assert all(1e-8 <= v <= 0.1 for v in values)

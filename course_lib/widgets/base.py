@@ -151,7 +151,8 @@ class FigureWidget:
             for key, value in changes.items():
                 control = self._controls.get(key)
                 if control is not None and hasattr(control, "min"):
-                    control.value = min(max(value, control.min), control.max)
+                    lo, hi = _value_range(control)
+                    control.value = min(max(value, lo), hi)
                 elif control is not None:
                     control.value = value
         finally:
@@ -225,7 +226,16 @@ def _random_value(control, rng: np.random.Generator):
         return choice[1] if isinstance(choice, tuple) else choice
     if isinstance(control.value, bool):
         return bool(rng.integers(2))
+    if hasattr(control, "base"):  # FloatLogSlider: min and max are exponents
+        return float(control.base ** rng.uniform(control.min, control.max))
     lo, hi = control.min, control.max
     if isinstance(control.value, (int, np.integer)):
         return int(rng.integers(lo, hi + 1))
     return float(rng.uniform(lo, hi))
+
+
+def _value_range(control) -> tuple[float, float]:
+    """The smallest and largest value a slider can take (a log slider's bounds are exponents)."""
+    if hasattr(control, "base"):
+        return control.base ** control.min, control.base ** control.max
+    return control.min, control.max
