@@ -129,6 +129,8 @@ def test_matrix_widget_answers_slider_in_jupyterlab(start_lab, shots):
                     # cells (content-visibility), and their innerText is then empty.
                     return " ".join((readout.text_content() or "").split())
 
+                # The widget view can attach a moment after its cell finished: wait for its text.
+                wait_for_change(read, "", deadline.left(10))
                 before, before_src = read(), image.get_attribute("src")
                 assert "det A = " in before, f"unexpected readout before the move: {before!r}"
 

@@ -21,6 +21,9 @@ is an ``ipywidgets.Image`` updated on every control change; where no widget fron
 live (CI, nbviewer, a static HTML export), the same display carries a PNG of the figure
 at its default settings, which static renderers show instead.
 
+:class:`BlittedWidget` renders the static parts (axes, ticks, labels) once and afterwards
+only the artists ``draw`` moves: most widgets use it to stay well inside the budget.
+
 ``update(**changes)`` is the whole kernel-side cost of a slider move (compute, draw,
 render); ``benchmarks/widget_latency.py`` times it for every registered widget.
 """
@@ -217,6 +220,42 @@ class FigureWidget:
         # Static fallback: front ends without a live widget manager show this PNG.
         bundle["image/png"] = base64.b64encode(self.png()).decode("ascii")
         return bundle
+
+
+class BlittedWidget(FigureWidget):
+    """A :class:`FigureWidget` that renders its static parts once and then only its moving artists.
+
+    Ticks, labels and legends cost most of a full render. ``build`` passes every artist that
+    ``draw`` moves to :meth:`moving`; they are ``animated`` so the first full render (which
+    also runs the layout engine) leaves them out and is kept as a background. Each later
+    :meth:`png` restores the background, draws the moving artists over it and encodes it.
+    """
+
+    def moving(self, *artists):
+        """Mark ``artists`` as the ones ``draw`` changes; returns the first, for chaining."""
+        if not hasattr(self, "_moving"):
+            self._moving, self._background = [], None
+        for artist in artists:
+            artist.set_animated(True)
+            self._moving.append(artist)
+        return artists[0]
+
+    def png(self) -> bytes:
+        from PIL import Image
+
+        canvas = self.fig.canvas
+        if self._background is None:
+            canvas.draw()  # the static figure (animated artists are skipped), layout included
+            self._background = canvas.copy_from_bbox(self.fig.bbox)
+        else:
+            canvas.restore_region(self._background)
+        for artist in self._moving:
+            self.fig.draw_artist(artist)
+        buf = io.BytesIO()
+        # Fast zlib level: the PNG is re-sent on every slider move.
+        Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).save(
+            buf, format="png", compress_level=1)
+        return buf.getvalue()
 
 
 def _random_value(control, rng: np.random.Generator):

@@ -1,0 +1,169 @@
+"""Chapter 01 widgets: compute functions against linalg/NumPy, the view contract, the fast render."""
+import io
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from course_lib import linalg as la
+from course_lib.widgets.base import all_widgets
+from course_lib.widgets.ch01_linear_algebra import MatrixOnPlane, PCAExplorer, digits_pca
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+entry = st.floats(-2, 2, allow_nan=False)
+
+
+def pixels(png: bytes) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+@pytest.fixture(scope="module")
+def matrix_widget():
+    return MatrixOnPlane()
+
+
+@pytest.fixture(scope="module")
+def pca_widget():
+    return PCAExplorer()
+
+
+def test_both_widgets_are_registered():
+    widgets = all_widgets()
+    assert widgets["01.matrix_2x2"] is MatrixOnPlane and widgets["01.pca_explorer"] is PCAExplorer
+
+
+# -- MatrixOnPlane --------------------------------------------------------------------------
+
+@settings(deadline=None, max_examples=50)
+@given(entry, entry, entry, entry)
+def test_matrix_compute_determinant_area_and_eigenpairs(a11, a12, a21, a22):
+    data = MatrixOnPlane.compute(a11, a12, a21, a22)
+    A = np.array([[a11, a12], [a21, a22]])
+    assert np.isclose(data["det"], np.linalg.det(A), atol=1e-12)
+    assert np.isclose(abs(data["area"]), abs(np.linalg.det(A)), atol=1e-12)  # area of the image of the square
+    assert np.allclose(data["images"], data["lines"] @ A.T)
+    assert np.allclose(data["ellipse"], la.unit_circle() @ A.T)
+    assert np.isclose(np.prod(data["eigenvalues"]).real, data["det"], atol=1e-9)
+    assert np.isclose(np.sum(data["eigenvalues"]).real, np.trace(A), atol=1e-9)
+    if data["eigenvectors"] is None:
+        assert np.all(np.abs(data["eigenvalues"].imag) > 0)
+    else:
+        V = data["eigenvectors"]
+        assert np.allclose(A @ V, V * data["eigenvalues"].real, atol=1e-6)
+
+
+def test_matrix_readout_shows_det_and_eigenvalues(matrix_widget):
+    w = matrix_widget
+    w.update(a11=1.0, a12=0.5, a21=0.0, a22=-2.0)
+    det = np.linalg.det(w.data["A"])
+    assert f"det A = {det:.2f}" in w.readout and "flips orientation" in w.readout
+    assert "λ₁ = 1.00" in w.readout and "λ₂ = -2.00" in w.readout
+    w.update(a11=0.0, a12=-1.0, a21=1.0, a22=0.0)  # a quarter turn
+    assert "det A = 1.00" in w.readout and "complex eigenvalues: a rotation part" in w.readout
+    w.update(a11=1.0, a12=2.0, a21=0.5, a22=1.0)  # singular
+    assert "det A = 0.00" in w.readout and "-0.00" not in w.readout
+
+
+def test_matrix_update_changes_png_and_readout(matrix_widget):
+    w = matrix_widget
+    w.update(**MatrixOnPlane.defaults())
+    before_png, before_readout = w.png(), w.readout
+    w.update(a11=-1.5)
+    assert w.png() != before_png and w.readout != before_readout
+    w.update(**MatrixOnPlane.defaults())
+    assert np.array_equal(pixels(w.png()), pixels(before_png))  # nothing of the old frame is left
+
+
+def test_matrix_controls_and_live_view(matrix_widget):
+    w = matrix_widget
+    box = w.widget()
+    controls = w._get_controls()
+    assert list(controls) == ["a11", "a12", "a21", "a22"]
+    for key, control in controls.items():
+        assert (control.min, control.max, control.step) == (-2.0, 2.0, 0.05)
+        assert control.description == "a" + "".join("₀₁₂"[int(c)] for c in key[1:])
+    before = w._readout_view.value
+    controls["a11"].value = -0.75  # what a slider move in the browser does
+    assert w._readout_view.value != before and "det A = " in w._readout_view.value
+    assert "course-readout" in w._readout_view._dom_classes
+    assert w.widget() is box
+    bundle = w._repr_mimebundle_()
+    assert "image/png" in bundle and WIDGET_MIME in bundle
+
+
+# -- PCAExplorer ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("k", [1, 2, 10, 64])
+def test_pca_compute_matches_linalg(k):
+    X, y, _ = digits_pca()
+    data = PCAExplorer.compute(k=k, index=7)
+    p = la.pca(X, k)
+    assert np.isclose(data["ratio"], p.explained_variance_ratio.sum())
+    assert np.allclose(data["reconstruction"].ravel(), p.inverse_transform(p.scores[7:8])[0])
+    assert np.allclose(data["original"].ravel(), X[7]) and data["label"] == y[7]
+    assert np.allclose(data["point"], la.pca(X, 2).scores[7])
+    if k == 64:
+        assert np.isclose(data["ratio"], 1.0) and data["error"] < 1e-10
+
+
+def test_pca_error_shrinks_with_k():
+    errors = [PCAExplorer.compute(k=k, index=3)["error"] for k in range(1, 65)]
+    assert np.all(np.diff(errors) <= 1e-12)
+
+
+def test_pca_update_changes_png_and_readout(pca_widget):
+    w = pca_widget
+    w.update(k=10, index=0)
+    png, readout = w.png(), w.readout
+    ratio = la.pca(digits_pca()[0], 10).explained_variance_ratio.sum()
+    assert f"{ratio:.4f}" in readout
+    w.update(k=3)
+    assert w.png() != png and w.readout != readout
+    w.update(index=100)
+    assert re.search(r"Image #100 \(a \d\)", w.readout)
+    # The fast render (background + moving artists) equals a fresh full render.
+    assert np.array_equal(pixels(w.png()), pixels(PCAExplorer(k=3, index=100).png()))
+
+
+def test_pca_controls_and_mimebundle(pca_widget):
+    w = pca_widget
+    w.widget()
+    controls = w._get_controls()
+    assert (controls["k"].min, controls["k"].max) == (1, 64)
+    assert (controls["index"].min, controls["index"].max) == (0, 1796)
+    bundle = w._repr_mimebundle_()
+    assert "image/png" in bundle and WIDGET_MIME in bundle
+    controls["k"].value = 20
+    assert "<b>k = 20</b>" in w._readout_view.value
+
+
+def test_digits_are_loaded_once():
+    assert digits_pca() is digits_pca()
+
+
+def _press(widget, ax, x, y):
+    """Press at data point (x, y) of ``ax``, in browser pixels (origin top left)."""
+    px, py = ax.transData.transform((x, y))
+    return widget.pointer(px, widget.fig.canvas.get_width_height()[1] - py)
+
+
+def test_dragging_a_basis_vector_sets_a_column():
+    w = MatrixOnPlane()
+    w.widget()
+    changes = _press(w, w.ax, 0.1, 1.9)  # near the tip of A e2 = (0.6, 0.9)
+    assert changes == {"a12": 0.1, "a22": 1.9}
+    assert w._get_controls()["a12"].value == 0.1 and np.allclose(w.data["A"][:, 1], [0.1, 1.9])
+    assert _press(w, w.ax, 3.0, -3.0) == {"a11": 2.0, "a21": -2.0}  # clipped to the sliders' range
+
+
+def test_clicking_the_pca_figure_picks_image_and_k():
+    w = PCAExplorer()
+    w.widget()
+    target = digits_pca()[2].scores[42, :2]
+    assert _press(w, w.ax_scatter, *target) == {"index": 42}
+    assert _press(w, w.ax_curve, 30.2, 0.5) == {"k": 30}
+    assert w._get_controls()["k"].value == 30 and "<b>k = 30</b>" in w.readout
