@@ -79,9 +79,9 @@ def type_problem(got, expected) -> Mismatch | None:
                         hint="Make sure every entry is a number, not a string, list or None.")
     if np.iscomplexobj(arr) and not np.iscomplexobj(expected):
         return Mismatch("Your answer is complex, but the expected answer is real.",
-                        hint="Eigen-solvers return complex numbers for general matrices; this question's "
-                             "matrices are symmetric (use `np.linalg.eigh`), or take `.real` once you know "
-                             "the imaginary parts vanish.")
+                        hint="`np.linalg.eig` returns complex numbers for general matrices even when the "
+                             "imaginary parts are zero: take `.real` once you know they vanish (for a "
+                             "symmetric matrix, `np.linalg.eigh` returns real values directly).")
     return None
 
 

@@ -1,0 +1,519 @@
+"""Chapter 03: the graded questions on probability, information and evaluation metrics.
+
+The reference answers are the functions of :mod:`course_lib.probability` and
+:mod:`course_lib.metrics`. Every check draws fresh random cases from ``t.rng``, so any
+correct implementation (loops, masks, ``np.where``, ``scipy``) passes and a hard-coded one
+fails. ``mistakes`` lists the likely slips of each question with a hint aimed at each.
+
+The numerically delicate questions (softmax, log-softmax, the cross-entropy loss) end with
+cases that break naive code: logits of size 1000, for which ``np.exp`` overflows to ``inf``
+(and ``inf / inf`` is ``nan``) or a probability underflows to 0 (and ``log 0`` is ``-inf``).
+Such an answer gets a hint that names the fix, not just "your answer contains nan".
+The information questions include exact zeros, where ``0 * log 0`` is ``nan`` in NumPy but
+0 by the convention :math:`0\\log 0 = 0`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from course_lib import metrics
+from course_lib import probability as pr
+from course_lib.grading import Tester, question
+from course_lib.grading.compare import diagnose
+from course_lib.grading.tester import CheckFailed
+
+LN2 = np.log(2.0)
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _call(t: Tester, *args, on_error: str | None = None):
+    """``t.call``; an error about axes, broadcasting or indexing in the learner's code gets ``on_error``."""
+    try:
+        return t.call(*args)
+    except CheckFailed as exc:
+        if on_error and any(w in exc.message for w in ("axis", "broadcast", "index")):
+            exc.hint = on_error
+        raise
+
+
+def _numbers(t: Tester, got, count: int, names: str, case: dict) -> np.ndarray:
+    """The learner's ``count`` returned numbers as a float array, or a clear failure."""
+    if not isinstance(got, (tuple, list)) or len(got) != count:
+        t.fail(f"Expected {count} results ({names}), but got {type(got).__name__}.",
+               hint=f"End the function with `return {names}`.", case=case)
+    try:
+        values = np.array([np.asarray(v, dtype=np.float64).reshape(()) for v in got])
+    except (TypeError, ValueError):
+        t.fail(f"Expected {count} numbers ({names}), but got {got!r:.200}.",
+               hint="Each result is a single number (a float), not an array or a string.", case=case)
+    return values
+
+
+def _finite_or_fail(t: Tester, got, case: dict, hint: str) -> None:
+    """Fail with ``hint`` when a numeric answer holds nan or inf but the right answer does not."""
+    try:
+        arr = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return  # not numbers: diagnose() explains
+    if arr.size and not np.all(np.isfinite(arr)):
+        kind = "nan" if np.isnan(arr).any() else "inf"
+        t.fail(f"Your answer contains {kind} ({int(np.sum(~np.isfinite(arr)))} entries), but the right answer "
+               "is finite.", hint=hint, case=case)
+
+
+def _expect_distribution(t: Tester, got, expected, case: dict, mistakes: dict, what: str = "probabilities"):
+    """``t.expect_close`` for rows of probabilities; an answer whose rows do not sum to 1 is told so."""
+    mismatch = diagnose(got, expected, mistakes=mistakes)
+    if mismatch is None:
+        return
+    hint = mismatch.hint
+    arr = np.asarray(got, dtype=np.float64) if isinstance(got, np.ndarray) else None
+    if hint is None and arr is not None and arr.shape == np.shape(expected) and np.all(np.isfinite(arr)):
+        sums = arr.sum(axis=-1)
+        if not np.allclose(sums, 1.0):
+            hint = (f"Your {what} do not sum to 1 along the last axis (sums: {np.round(sums, 4)}): divide by "
+                    "the sum over the classes of each row, `e / e.sum(axis=-1, keepdims=True)`.")
+    t.fail(mismatch.message, hint=hint, case=case, error=mismatch.error)
+
+
+def _distribution(t: Tester, k: int, zeros: int = 0, batch: int | None = None) -> np.ndarray:
+    """Random probabilities over ``k`` outcomes (rows of a batch), with ``zeros`` exact zeros per row."""
+    shape = (k,) if batch is None else (batch, k)
+    p = t.rng.uniform(0.05, 1.0, shape) ** 2
+    for row in p.reshape(-1, k):
+        row[t.rng.choice(k, size=min(zeros, k - 1), replace=False)] = 0.0
+    return p / p.sum(axis=-1, keepdims=True)
+
+
+def _logits(t: Tester, shape, scale: float = 3.0) -> np.ndarray:
+    return t.rng.normal(t.rng.uniform(-2, 2), scale, shape)
+
+
+# -- 1. expectation and variance ----------------------------------------------------------
+@question("03.expectation_variance", title="Mean and variance of a discrete random variable")
+def _check_expectation_variance(t: Tester):
+    die = (np.arange(1.0, 7.0), np.full(6, 1 / 6))
+    cases = [(t.rng.integers(-5, 10, k).astype(float), _distribution(t, k)) for k in (4, 2, 6)]
+    cases += [die, (np.array([t.rng.uniform(-3, 3)]), np.array([1.0])),
+              (t.rng.normal(100.0, 2.0, 5), _distribution(t, 5, zeros=1))]
+    for x, p in cases:
+        case = {"values": x, "probs": p}
+        got = _numbers(t, t.call(x, p), 2, "mean, var", case)
+        mean, var = pr.expectation(x, p), pr.variance(x, p)
+        t.expect_close(got[0], mean, case=case, what="Mean", mistakes={
+            "Weight each value by its probability: E[X] = sum_k p_k x_k. A plain average of the values "
+            "treats them as equally likely.": np.mean(x),
+            "The probabilities already sum to 1: E[X] = sum_k p_k x_k, with no division by the number of values.":
+                mean / len(x),
+        })
+        t.expect_close(got[1], var, case=case, what="Variance", mistakes={
+            "Subtract the squared mean: Var[X] = E[X^2] - (E[X])^2 = sum_k p_k (x_k - E[X])^2. You returned "
+            "E[X^2].": pr.expectation(x**2, p),
+            "That is the standard deviation; the variance is its square, sum_k p_k (x_k - E[X])^2.": np.sqrt(var),
+            "Weight each squared deviation by its probability: a plain np.var(values) treats the values as "
+            "equally likely.": np.var(x),
+        })
+
+
+# -- 2. softmax ---------------------------------------------------------------------------
+_AXIS_HINT = ("Normalize over the LAST axis (the classes) of each row: `z.max(axis=-1, keepdims=True)` and "
+              "`e.sum(axis=-1, keepdims=True)`, so the same code works for one vector (K,) and a batch (N, K).")
+_OVERFLOW_HINT = ("np.exp overflows for logits around 1000 (exp(710) is already inf, and inf / inf is nan). "
+                  "Subtract the MAXIMUM logit before exponentiating: softmax(z) = softmax(z - max z), because "
+                  "the factor exp(-max z) cancels between numerator and denominator. (Subtracting the minimum "
+                  "or the mean does not keep every exponent <= 0.)")
+_ROW_MAX_HINT = ("Each row needs its OWN maximum: rows of a batch can sit at very different scales, and one "
+                 "global max leaves exp(-2000) = 0 in a whole row (0 / 0 = nan). Use "
+                 "`z - z.max(axis=-1, keepdims=True)`.")
+
+
+def _softmax_mistakes(z: np.ndarray) -> dict:
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    mistakes = {"You returned exp(z - max z) without dividing by its sum: the probabilities must sum to 1.": e}
+    if np.abs(z).max() < 500:  # exp(z) itself is finite
+        mistakes["You returned exp(z) without normalizing: divide by the sum over the classes, so each row "
+                 "sums to 1."] = np.exp(z)
+    if z.ndim == 2:
+        e0 = np.exp(z - z.max(axis=0, keepdims=True))
+        mistakes["You normalized down the COLUMNS (axis 0). Each ROW holds one example's logits and must sum "
+                 "to 1: use axis=-1 (or 1) with keepdims=True."] = e0 / e0.sum(axis=0, keepdims=True)
+        mistakes["You divided by the sum over the whole batch; each row is normalized by its own sum: "
+                 "e.sum(axis=-1, keepdims=True)."] = e / e.sum()
+        if z.shape[0] == z.shape[1]:
+            mistakes["e.sum(axis=1) without keepdims has shape (N,), which broadcasts along the wrong axis "
+                     "(it divides COLUMN j by the sum of ROW j): use keepdims=True."] = e / e.sum(axis=1)
+    return mistakes
+
+
+@question("03.softmax", title="A numerically stable softmax over the last axis")
+def _check_softmax(t: Tester):
+    k = int(t.rng.integers(2, 8))
+    big_1d = np.concatenate([[1000.0, -1000.0], t.rng.uniform(-1000, 1000, k)])
+    mixed = np.stack([t.rng.normal(1000, 3, 4), t.rng.normal(-1000, 3, 4), t.rng.normal(0, 3, 4)])
+    cases = [_logits(t, k), _logits(t, (3, 3)), _logits(t, (4, 3)), np.array([t.rng.normal()]),
+             _logits(t, (int(t.rng.integers(2, 7)), k)), big_1d, mixed]
+    for z in cases:
+        case = {"z": z}
+        got = _call(t, z, on_error=_AXIS_HINT)
+        large = np.abs(z).max() > 500
+        if large:
+            _finite_or_fail(t, got, case, _ROW_MAX_HINT if z.ndim == 2 else _OVERFLOW_HINT)
+        _expect_distribution(t, got, pr.softmax(z), case, _softmax_mistakes(z))
+
+
+# -- 3. log-softmax -----------------------------------------------------------------------
+_LOG_SOFTMAX_HINT = ("np.log(softmax(z)) is -inf once a probability underflows to 0 (a logit 1000 below the "
+                     "maximum has probability exp(-1000) = 0 in float64), and log(sum(exp(z))) overflows to "
+                     "inf. Compute it in the log domain: log_softmax(z) = z - logsumexp(z), with "
+                     "logsumexp(z) = m + log(sum(exp(z - m))) and m = max z (per row, keepdims=True).")
+
+
+@question("03.log_softmax", title="Log-softmax via log-sum-exp")
+def _check_log_softmax(t: Tester):
+    k = int(t.rng.integers(2, 8))
+    cases = [_logits(t, k), _logits(t, (3, 3)), _logits(t, (5, k)), np.array([t.rng.normal(0, 5)]),
+             np.concatenate([[1000.0, 0.0, -1000.0], t.rng.uniform(-900, 900, k)]),
+             np.stack([t.rng.normal(800, 300, 4), t.rng.normal(-800, 300, 4)])]
+    for z in cases:
+        case = {"z": z}
+        got = _call(t, z, on_error=_AXIS_HINT)
+        if np.abs(z).max() > 500:
+            _finite_or_fail(t, got, case, _LOG_SOFTMAX_HINT)
+        m = z.max(axis=-1, keepdims=True)
+        mistakes = {
+            "You subtracted the max inside the exponent but did not add it back: logsumexp(z) = m + "
+            "log(sum(exp(z - m))), so log_softmax(z) = z - m - log(sum(exp(z - m))).": pr.log_softmax(z) + m,
+            "You returned the softmax probabilities; the question asks for their logarithm, z - logsumexp(z).":
+                pr.softmax(z),
+            "log_softmax(z) = z - logsumexp(z): you returned logsumexp(z) - z (the sign is flipped).":
+                -pr.log_softmax(z),
+        }
+        if z.ndim == 2:
+            mistakes["You took the log-sum-exp down the COLUMNS (axis 0); each ROW is one example: use axis=-1 "
+                     "with keepdims=True."] = z - pr.logsumexp(z, axis=0, keepdims=True)
+        t.expect_close(got, pr.log_softmax(z), case=case, mistakes=mistakes)
+
+
+# -- 4. entropy ---------------------------------------------------------------------------
+_ZERO_LOG_ZERO = ("0 log 0 counts as 0 (p log p -> 0 as p -> 0), but in NumPy 0 * np.log(0) = 0 * -inf = nan. "
+                  "Leave the zero entries out: e.g. `p * np.log(np.where(p > 0, p, 1.0))` (log 1 = 0).")
+
+
+def _information_mistakes(value) -> dict:
+    """Slips common to entropy, cross-entropy and KL: the base of the log and the sign."""
+    return {
+        "You used log base 2 (bits): this course measures information in nats, with the natural log np.log. "
+        "Your answer is 1/ln 2 = 1.4427 times too large.": value / LN2,
+        "You used log base 10; use the natural logarithm np.log (nats).": value / np.log(10.0),
+    }
+
+
+@question("03.entropy", title="Entropy of a distribution (nats, 0 log 0 = 0)")
+def _check_entropy(t: Tester):
+    k = int(t.rng.integers(3, 8))
+    cases = [_distribution(t, k), _distribution(t, 4, batch=3), _distribution(t, k, zeros=2),
+             np.full(k, 1.0 / k), np.eye(k)[int(t.rng.integers(k))], _distribution(t, 5, zeros=2, batch=4)]
+    for p in cases:
+        case = {"p": p}
+        got = _call(t, p, on_error=_AXIS_HINT)
+        if not np.all(p > 0):
+            _finite_or_fail(t, got, case, _ZERO_LOG_ZERO)
+        h = pr.entropy(p)
+        mistakes = _information_mistakes(h)
+        mistakes["Entropy is H(p) = -sum_k p_k log p_k: the minus sign makes it >= 0."] = -h
+        mistakes["Sum over the outcomes, do not average: H(p) = -sum_k p_k log p_k."] = h / p.shape[-1]
+        t.expect_close(got, h, case=case, mistakes=mistakes)
+
+
+# -- 5. cross-entropy ---------------------------------------------------------------------
+_INF_HINT = ("H(p, q) is +inf here: q gives probability 0 to an outcome that p says can happen, and -log 0 = "
+             "inf. That is the right answer: the model calls impossible an outcome that can happen. Do not add an "
+             "epsilon to q or clip it; that hides the problem instead of reporting it.")
+
+
+def _expect_inf(t: Tester, k: int, hint: str) -> None:
+    """The last case of cross-entropy and KL: q = 0 on an outcome where p > 0 must give +inf."""
+    p, q = _distribution(t, k), _distribution(t, k, zeros=1)
+    case = {"p": p, "q": q}
+    got = _call(t, p, q)
+    try:
+        value = float(np.asarray(got, dtype=np.float64).reshape(()))
+    except (TypeError, ValueError):
+        t.fail(f"Expected one number, but got {got!r:.80}.", case=case)
+    t.expect(value == np.inf, f"Expected +inf (q is 0 where p is not), but got {value!r}.", hint=hint, case=case)
+
+
+def _check_pairs(t: Tester, cases, reference, zero_hint: str, own_mistakes, atol: float = 1e-8) -> None:
+    """Cross-entropy and KL alike: each case ``(p, q)`` against ``reference(p, q)``, with exact zeros
+    getting ``zero_hint`` and ``own_mistakes(p, q, value)`` adding the question's own slips."""
+    for p, q in cases:
+        case = {"p": p, "q": q}
+        got = _call(t, p, q, on_error=_AXIS_HINT)
+        _finite_or_fail(t, got, case, _ZERO_LOG_ZERO + zero_hint)
+        value = reference(p, q)
+        mistakes = {**_information_mistakes(value), **own_mistakes(p, q, value)}
+        t.expect_close(got, value, case=case, atol=atol, mistakes=mistakes)
+
+
+@question("03.cross_entropy", title="Cross-entropy H(p, q) between two distributions")
+def _check_cross_entropy(t: Tester):
+    k = int(t.rng.integers(3, 8))
+    p_zero = _distribution(t, k, zeros=2)
+    q_zero = _distribution(t, k)
+    q_zero[p_zero == 0] = 0.0  # p = 0 and q = 0 together: the term is 0
+    q_zero /= q_zero.sum()
+    cases = [(_distribution(t, k), _distribution(t, k)), (_distribution(t, 4, batch=3), _distribution(t, 4, batch=3)),
+             (np.eye(k)[int(t.rng.integers(k))], _distribution(t, k)), (p_zero, q_zero)]
+    _check_pairs(t, cases, pr.cross_entropy, " Here p_k = 0 together with q_k = 0: that term is 0.",
+                 lambda p, q, h: {
+                     "You swapped p and q: H(p, q) = -sum_k p_k log q_k, with the true distribution p as the "
+                     "weights and the model q inside the log. Cross-entropy is not symmetric.": pr.cross_entropy(q, p),
+                     "Cross-entropy is -sum_k p_k log q_k: the minus sign makes it positive.": -h,
+                     "That is the KL divergence H(p, q) - H(p); the cross-entropy does not subtract the entropy "
+                     "of p.": pr.kl_divergence(p, q),
+                     "That is the entropy of p alone: the model's q must appear inside the log.": pr.entropy(p),
+                 })
+    _expect_inf(t, k, _INF_HINT)
+
+
+# -- 6. KL divergence ---------------------------------------------------------------------
+@question("03.kl_divergence", title="Kullback-Leibler divergence KL(p || q)")
+def _check_kl_divergence(t: Tester):
+    k = int(t.rng.integers(3, 8))
+    same = _distribution(t, k)
+    cases = [(_distribution(t, k), _distribution(t, k)), (_distribution(t, 4, batch=3), _distribution(t, 4, batch=3)),
+             (same, same.copy()), (_distribution(t, k, zeros=2), _distribution(t, k))]
+    _check_pairs(t, cases, pr.kl_divergence, " Terms with p_k = 0 contribute 0 to KL(p || q).",
+                 lambda p, q, kl: {
+                     "You computed KL(q || p): KL is not symmetric. KL(p || q) = sum_k p_k log(p_k / q_k), with p "
+                     "(the first argument) as the weights.": pr.kl_divergence(q, p),
+                     "KL(p || q) = sum_k p_k log(p_k / q_k) >= 0: your sign is flipped (log(q / p) instead of "
+                     "log(p / q)).": -kl,
+                     "That is the cross-entropy H(p, q) = H(p) + KL(p || q): subtract the entropy, or use "
+                     "log(p / q) instead of -log q.": pr.cross_entropy(p, q),
+                 }, atol=1e-10)
+    _expect_inf(t, k, _INF_HINT.replace("H(p, q)", "KL(p || q)"))
+
+
+# -- 7. the cross-entropy loss ------------------------------------------------------------
+_NLL_HINT = ("Your loss is not finite for large logits: np.log(softmax(z)) is -inf when the true class's "
+             "probability underflows to 0, and np.exp(z) overflows for z near 1000. Use the log-softmax, "
+             "log p_{n,y_n} = z_{n,y_n} - logsumexp(z_n), with the max subtracted inside logsumexp.")
+
+
+_COLUMNS_HINT = ("z[:, y] (or log_probs[:, y]) picks whole columns, an N x N array: pick one entry per row with "
+                 "log_probs[np.arange(N), y].")
+_ALL_CLASSES_HINT = "Only the log-probability of the TRUE class y_n counts; you averaged over all classes."
+
+
+@question("03.categorical_nll", title="Cross-entropy loss: mean negative log-likelihood of labels from logits")
+def _check_categorical_nll(t: Tester):
+    k = int(t.rng.integers(3, 7))
+    n = int(t.rng.integers(5, 12))
+    big = _logits(t, (4, k)) + t.rng.choice([-1000.0, 1000.0], (4, 1))
+    y_big = t.rng.integers(0, k, 4)
+    big[np.arange(4), y_big] = big.max(axis=1) - t.rng.uniform(1000, 1200, 4)  # true class: p ~ e^-1000
+    cases = [(_logits(t, (n, k)), t.rng.integers(0, k, n)), (_logits(t, (4, 4)), t.rng.permutation(4)),
+             (_logits(t, (1, k)), t.rng.integers(0, k, 1)), (big, y_big)]
+    for z, y in cases:
+        case = {"logits": z, "y": y}
+        got = _call(t, z, y, on_error="Pick one entry per row, the true class's: "
+                                      "log_probs[np.arange(N), y] (shape (N,)), then average.")
+        if isinstance(got, np.ndarray) and got.shape == (len(y),) and len(y) > 1:
+            t.fail(f"You returned one loss per example (shape {got.shape}); the loss is their mean.",
+                   hint="Average over the examples: -np.mean(log_probs[np.arange(N), y]).", case=case)
+        _finite_or_fail(t, got, case, _NLL_HINT)
+        ls = pr.log_softmax(z)
+        nll = pr.categorical_nll(z, y)
+        rows = np.arange(len(y))
+        mistakes = {
+            "Average over the examples: the loss is the MEAN negative log-likelihood (PyTorch's default "
+            "reduction='mean'), not the sum.": nll * len(y),
+            "The loss is the NEGATIVE log-likelihood: -mean(log p_{n, y_n}) >= 0.": -nll,
+            _COLUMNS_HINT: -np.mean(ls[:, y]),
+            _ALL_CLASSES_HINT: -np.mean(ls),
+            "Take the log of the probability: the loss is -mean(log p_{n, y_n}), not -mean(p_{n, y_n}).":
+                -np.mean(np.exp(ls[rows, y])),
+            "You left out the normalization: the log-probability is z_{n,y} - logsumexp(z_n), not the raw "
+            "logit z_{n,y}.": -np.mean(z[rows, y]),
+        }
+        if np.isclose(mistakes[_COLUMNS_HINT], mistakes[_ALL_CLASSES_HINT]):  # y holds every class equally often
+            mistakes.pop(_ALL_CLASSES_HINT)
+            mistakes[_ALL_CLASSES_HINT + " " + _COLUMNS_HINT] = mistakes.pop(_COLUMNS_HINT)
+        t.expect_close(got, nll, case=case, mistakes=mistakes)
+
+
+# -- 8. Gaussian maximum likelihood --------------------------------------------------------
+@question("03.gaussian_mle", title="Maximum-likelihood mean and standard deviation of a Gaussian")
+def _check_gaussian_mle(t: Tester):
+    for n in [2, 3, 6, int(t.rng.integers(10, 40)), 500]:
+        x = t.rng.normal(t.rng.uniform(-5, 5), t.rng.uniform(0.5, 3.0), n)
+        x[0] += 3.0 * np.std(x)  # an outlier, so that the median and the mean differ clearly
+        case = {"x": x}
+        got = _numbers(t, t.call(x), 2, "mu_hat, sigma_hat", case)
+        mu, sigma = pr.gaussian_mle(x)
+        t.expect_close(got[0], mu, case=case, what="mu_hat", mistakes={
+            "The maximum-likelihood estimate of the mean is the sample MEAN, (1/N) sum_n x_n, not the median.":
+                np.median(x),
+        })
+        t.expect_close(got[1], sigma, case=case, what="sigma_hat", mistakes={
+            "You divided by N - 1 (the unbiased estimate, np.std(x, ddof=1)). Setting the derivative of the "
+            "log-likelihood to zero gives the MLE sigma_hat^2 = (1/N) sum_n (x_n - mu_hat)^2: divide by N "
+            "(np.std(x), ddof=0).": np.std(x, ddof=1),
+            "You returned the variance sigma_hat^2; the question asks for the standard deviation, its square "
+            "root.": sigma**2,
+            "You returned the unbiased variance; the MLE of sigma is sqrt((1/N) sum_n (x_n - mu_hat)^2).":
+                np.var(x, ddof=1),
+            "Centre before squaring: sigma_hat^2 = (1/N) sum_n (x_n - mu_hat)^2, not (1/N) sum_n x_n^2.":
+                np.sqrt(np.mean(x**2)),
+        })
+
+
+# -- 9. Bayesian update of a coin's bias ------------------------------------------------------
+@question("03.beta_posterior", title="Beta posterior of a coin's bias after observed flips")
+def _check_beta_posterior(t: Tester):
+    cases = []
+    for n, bias in [(int(t.rng.integers(8, 30)), t.rng.uniform(0.55, 0.9)), (1, 1.0),
+                    (int(t.rng.integers(5, 20)), t.rng.uniform(0.1, 0.4)), (0, 0.5), (12, 0.0)]:
+        a, b = (round(float(v), 2) for v in t.rng.uniform(0.5, 5.0, 2))
+        cases.append((a, b, (t.rng.uniform(size=n) < bias).astype(int)))
+    for a, b, flips in cases:
+        case = {"a": a, "b": b, "flips": flips}
+        got = _numbers(t, t.call(a, b, flips), 2, "a_post, b_post", case)
+        h = float(flips.sum())
+        tails = len(flips) - h
+        mistakes = {
+            "Heads and tails are swapped: heads add to a (the first parameter, the exponent of theta), "
+            "tails to b: Beta(a + heads, b + tails).": [a + tails, b + h],
+            "b counts the TAILS, N - heads, not all N flips: Beta(a + heads, b + tails).": [a + h, b + len(flips)],
+            "Add the counts to the prior's a and b: the prior's pseudo-counts stay in the posterior, "
+            "Beta(a + heads, b + tails).": [h, tails],
+            "Add 1 for each head, not the fraction of heads: Beta(a + heads, b + tails).":
+                [a + h / max(len(flips), 1), b + tails / max(len(flips), 1)],
+        }
+        t.expect_close(got, np.array(pr.beta_posterior(a, b, flips)), case=case, mistakes=mistakes)
+
+
+# -- 10. stationary distribution of a Markov chain ---------------------------------------------
+_LEFT_HINT = ("That is the uniform vector, the RIGHT eigenvector of P: P 1 = 1 because every row sums to 1. "
+              "The stationary distribution is a LEFT eigenvector, pi^T P = pi^T, i.e. an eigenvector of P.T "
+              "for eigenvalue 1: np.linalg.eig(P.T).")
+
+
+def _transition_matrix(t: Tester, n: int, sparse: bool = False) -> np.ndarray:
+    """A random irreducible, aperiodic chain that mixes fast (|lambda_2| <= 0.9), so that a learner's
+    power iteration with a few hundred steps converges as well as an eigen-solver."""
+    for _ in range(200):
+        P = t.rng.uniform(0.0, 1.0, (n, n)) ** 3
+        if sparse:  # zeros, but still irreducible: a cycle i -> i+1 always has weight
+            P[t.rng.uniform(size=(n, n)) < 0.5] = 0.0
+            P[np.arange(n), (np.arange(n) + 1) % n] += 0.3
+        P[np.arange(n), np.arange(n)] += 0.1  # self-loops: aperiodic
+        P /= P.sum(axis=1, keepdims=True)
+        if n == 1 or np.sort(np.abs(np.linalg.eigvals(P)))[-2] <= 0.9:
+            break
+    return P
+
+
+@question("03.stationary_distribution", title="Stationary distribution of a Markov chain (left eigenvector)")
+def _check_stationary_distribution(t: Tester):
+    for n, sparse in [(3, False), (2, False), (5, True), (int(t.rng.integers(4, 9)), False), (6, True)]:
+        P = _transition_matrix(t, n, sparse)
+        case = {"P": P}
+        got = t.call(P)
+        if np.iscomplexobj(got):
+            t.fail("Your answer is complex.", case=case,
+                   hint="np.linalg.eig returns complex arrays for non-symmetric matrices. The eigenvector of "
+                        "eigenvalue 1 is real: pick it (k = np.argmin(np.abs(w - 1))) and take `.real` before "
+                        "normalizing.")
+        pi = pr.stationary_distribution(P)
+        w, V = np.linalg.eig(P.T)
+        k = int(np.argmin(np.abs(w - 1)))
+        unit = pi / np.linalg.norm(pi)
+        row = np.real(V[k, :])
+        mistakes = {
+            _LEFT_HINT: np.full(n, 1.0 / n),
+            _LEFT_HINT + " Then divide by its sum.": np.full(n, 1.0 / np.sqrt(n)),
+            _LEFT_HINT + " Then divide by its sum (which also fixes the sign).": np.full(n, -1.0 / np.sqrt(n)),
+            "Normalize so the entries sum to 1 (a probability distribution), not to length 1: divide the "
+            "eigenvector by its SUM, which also fixes the sign that eig() chose.": unit,
+            "Normalize so the entries sum to 1 (a probability distribution), not to length 1: divide the "
+            "eigenvector by its SUM. (Yours is negative: eig() may return -v, and dividing by the sum fixes "
+            "that too.)": -unit,
+            "np.linalg.eig returns the eigenvectors as the COLUMNS of V: take V[:, k], not V[k, :].":
+                row / row.sum() if abs(row.sum()) > 1e-9 else row,
+        }
+        k0 = np.real(V[:, 0])
+        if k != 0 and abs(k0.sum()) > 1e-9:
+            mistakes["np.linalg.eig does not sort the eigenvalues: find the one closest to 1, "
+                     "k = np.argmin(np.abs(w - 1)), and take V[:, k]."] = k0 / k0.sum()
+        t.expect_close(got, pi, case=case, mistakes=mistakes)
+
+
+# -- 11. confusion matrix -----------------------------------------------------------------------
+def _predictions(t: Tester, n: int, k: int, accuracy: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and noisy predictions (correct with probability ``accuracy``), asymmetric errors."""
+    y = t.rng.integers(0, k, n)
+    noise = t.rng.integers(0, k, n)
+    return y, np.where(t.rng.uniform(size=n) < accuracy, y, noise)
+
+
+@question("03.confusion_matrix", title="Confusion matrix (rows: true class, columns: predicted)")
+def _check_confusion_matrix(t: Tester):
+    cases = [(*_predictions(t, 30, 3), 3), (*_predictions(t, 20, 2), 2), (*_predictions(t, 50, 5), 5),
+             (np.array([1]), np.array([0]), 2)]
+    y, p = _predictions(t, 25, 3)
+    cases.append((y, p, 4))  # class 3 never occurs and is never predicted: it still gets a row and a column
+    for y_true, y_pred, k in cases:
+        case = {"y_true": y_true, "y_pred": y_pred, "num_classes": k}
+        got = t.call(y_true, y_pred, k)
+        C = metrics.confusion_matrix(y_true, y_pred, k)
+        if isinstance(got, np.ndarray) and got.ndim == 2 and got.shape != C.shape:
+            t.fail(f"Shape {got.shape}, expected {C.shape}.", case=case,
+                   hint="Make the matrix num_classes x num_classes: a class may be absent from both arrays and "
+                        "still gets its (all-zero) row and column.")
+        t.expect_close(got, C, case=case, mistakes={
+            "Rows are the TRUE classes and columns the PREDICTED ones: C[i, j] counts examples of class i "
+            "predicted as j. Yours is transposed.": C.T,
+            "Count the examples (integers); do not divide by N.": C / len(y_true),
+            "Count the examples; do not normalize each row.": C / np.maximum(C.sum(axis=1, keepdims=True), 1),
+        })
+
+
+# -- 12. precision, recall, F1 -------------------------------------------------------------------
+_ZERO_DIVISION_HINT = ("When the classifier predicts no positive at all, TP + FP = 0 and precision is 0/0. This "
+                       "course (like scikit-learn's zero_division=0) defines it as 0; F1 is then 0 too.")
+
+
+@question("03.precision_recall_f1", title="Precision, recall and F1 of a binary classifier")
+def _check_precision_recall_f1(t: Tester):
+    cases = []
+    for n, pos_rate, fp_rate, fn_rate in [(40, 0.3, 0.3, 0.15), (25, 0.6, 0.1, 0.4),
+                                          (int(t.rng.integers(10, 60)), 0.2, 0.2, 0.3)]:
+        y = (t.rng.uniform(size=n) < pos_rate).astype(int)
+        y[:2] = [0, 1]  # both classes occur
+        u = t.rng.uniform(size=n)
+        pred = np.where(y == 1, u >= fn_rate, u < fp_rate).astype(int)  # precision and recall differ
+        pred[1] = 1  # at least one true positive
+        cases.append((y, pred))
+    y = (t.rng.uniform(size=15) < 0.4).astype(int)
+    y[0] = 1
+    cases.append((y, np.zeros(15, dtype=int)))  # never predicts the positive class
+    for y_true, y_pred in cases:
+        case = {"y_true": y_true, "y_pred": y_pred}
+        got = t.call(y_true, y_pred)
+        values = _numbers(t, got, 3, "precision, recall, f1", case)
+        if not y_pred.any():
+            _finite_or_fail(t, values, case, _ZERO_DIVISION_HINT)
+        ref = np.array(metrics.precision_recall_f1(y_true, y_pred, average="binary"))
+        p, r, f1 = ref
+        acc = metrics.accuracy(y_true, y_pred)
+        t.expect_close(values, ref, case=case, mistakes={
+            "Precision and recall are swapped. Precision = TP / (TP + FP): of the examples PREDICTED positive, "
+            "the fraction that are. Recall = TP / (TP + FN): of the examples that ARE positive, the fraction "
+            "found.": [r, p, f1],
+            "F1 is the HARMONIC mean of precision and recall, 2 P R / (P + R), not their average (P + R) / 2.":
+                [p, r, (p + r) / 2],
+            "Those are all the accuracy; precision and recall only look at the positive class.": [acc, acc, acc],
+        })

@@ -1,0 +1,473 @@
+"""course_lib.probability: stable numerics (property tests), information identities, likelihoods
+and their maxima, Bayes, Markov chains, uncertainty.
+
+Every test runs with overflow, division by zero and invalid operations turned into exceptions
+and warnings into errors (the ``strict_floats`` fixture), so "no NaN and no overflow warning" is
+part of each assertion. Underflow is silent in NumPy by default (``exp(-800)`` rounds to 0) and the
+tests' own arithmetic (``np.allclose`` on tiny numbers) underflows legitimately, so the fixture lets
+it pass; ``test_no_floating_point_event_at_all`` runs every function on extreme inputs under the
+full ``np.errstate(all="raise")``, underflow included.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from course_lib import probability as pr
+from course_lib.gradcheck import gradcheck, numerical_gradient, numerical_jacobian, relative_error
+
+settings.register_profile("ch03", deadline=None, max_examples=60)
+settings.load_profile("ch03")
+
+
+@pytest.fixture(autouse=True)
+def strict_floats():
+    with np.errstate(all="raise", under="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+# -- strategies -----------------------------------------------------------------------------
+def logits(max_magnitude: float = 1e4, max_k: int = 8):
+    """Logits of shape (K,) or (N, K), including one-element inputs, |z| <= max_magnitude."""
+    shape = st.one_of(st.tuples(st.integers(1, max_k)), st.tuples(st.integers(1, 5), st.integers(1, max_k)))
+    return shape.flatmap(lambda s: arrays(np.float64, s, elements=st.floats(-max_magnitude, max_magnitude)))
+
+
+@st.composite
+def distributions(draw, k=None, batch=None):
+    """Probability vectors (K,) or batches (N, K), with exact zeros and exact ones among them."""
+    k = k or draw(st.integers(1, 8))
+    shape = (k,) if batch is None else (batch, k)
+    w = draw(arrays(np.float64, shape, elements=st.one_of(st.just(0.0), st.just(1.0), st.floats(1e-300, 1.0))))
+    w = np.where(w.sum(axis=-1, keepdims=True) > 0, w, 1.0)  # an all-zero row becomes uniform
+    return w / w.sum(axis=-1, keepdims=True)
+
+
+@st.composite
+def pairs(draw):
+    k = draw(st.integers(1, 8))
+    batch = draw(st.one_of(st.none(), st.integers(1, 4)))
+    return draw(distributions(k, batch)), draw(distributions(k, batch))
+
+
+# -- softmax, log-softmax, log-sum-exp, sigmoid ---------------------------------------------------
+@given(logits())
+def test_softmax_is_a_distribution_for_any_logits(z):
+    s = pr.softmax(z)
+    assert s.shape == z.shape and np.all(np.isfinite(s)) and np.all(s >= 0)
+    assert np.allclose(s.sum(axis=-1), 1.0, atol=1e-12)
+    top = np.take_along_axis(s, np.argmax(z, axis=-1)[..., None], axis=-1)[..., 0]
+    assert np.array_equal(top, s.max(axis=-1))  # the largest logit gets the largest probability
+
+
+@given(logits(), st.floats(-1e4, 1e4))
+def test_softmax_and_log_softmax_are_shift_invariant(z, c):
+    assert np.allclose(pr.softmax(z + c), pr.softmax(z), atol=1e-8)
+    # The shift itself is rounded at the scale of |z + c| (up to 2e4, an ulp of ~4e-12).
+    assert np.allclose(pr.log_softmax(z + c), pr.log_softmax(z), atol=1e-7, rtol=1e-9)
+    assert np.allclose(pr.logsumexp(z + c), pr.logsumexp(z) + c, atol=1e-7, rtol=1e-12)
+
+
+@given(logits())
+def test_log_softmax_is_finite_and_consistent(z):
+    ls = pr.log_softmax(z)
+    assert np.all(np.isfinite(ls)) and np.all(ls <= 0)
+    s = pr.softmax(z)
+    visible = s > 1e-300  # where the probability itself has not underflowed
+    assert np.allclose(np.exp(ls), s, atol=1e-15, rtol=1e-9)
+    assert np.allclose(ls[visible], np.log(s[visible]), atol=1e-9)
+
+
+@given(logits())
+def test_logsumexp_bounds(z):
+    m = z.max(axis=-1)
+    lse = pr.logsumexp(z)
+    assert np.all(lse >= m - 1e-9) and np.all(lse <= m + np.log(z.shape[-1]) + 1e-9)
+    assert pr.logsumexp(z, keepdims=True).shape == z.shape[:-1] + (1,)
+
+
+def test_logsumexp_matches_the_naive_formula_where_that_is_safe():
+    z = np.random.default_rng(0).normal(0, 3, (4, 6))
+    assert np.allclose(pr.logsumexp(z), np.log(np.exp(z).sum(axis=-1)))
+    assert np.allclose(pr.logsumexp(z, axis=0), np.log(np.exp(z).sum(axis=0)))
+    assert np.allclose(pr.log_softmax(z, axis=0), z - np.log(np.exp(z).sum(axis=0)))
+    assert np.allclose(pr.softmax(z, axis=0).sum(axis=0), 1.0)
+
+
+def test_magnitude_1e4_and_masked_logits():
+    z = np.array([1e4, 0.0, -1e4])
+    assert np.array_equal(pr.softmax(z), [1.0, 0.0, 0.0])
+    assert np.array_equal(pr.log_softmax(z), [0.0, -1e4, -2e4])
+    assert pr.logsumexp(z) == 1e4
+    assert np.allclose(pr.softmax([1e4, 1e4]), [0.5, 0.5])
+    masked = np.array([2.0, -np.inf, 0.0])  # -inf: an entry switched off (log of probability 0)
+    assert pr.softmax(masked)[1] == 0.0 and np.isclose(pr.softmax(masked).sum(), 1.0)
+    assert pr.logsumexp([-np.inf, -np.inf]) == -np.inf
+
+
+@given(st.floats(-1e4, 1e4))
+def test_one_element(x):
+    assert pr.softmax(np.array([x])) == 1.0
+    assert pr.log_softmax(np.array([x])) == 0.0
+    assert pr.logsumexp(np.array([x])) == x
+    assert pr.entropy(np.array([1.0])) == 0.0
+
+
+@given(logits(max_magnitude=1e3), st.floats(1e-3, 1e3))
+def test_temperature_is_division_of_the_logits(z, T):
+    assert np.allclose(pr.softmax(z, temperature=T), pr.softmax(z / T), atol=1e-12)
+
+
+@given(arrays(np.float64, st.integers(2, 8), elements=st.floats(-1e4, 1e4)))
+def test_temperature_limits(z):
+    top = np.sort(z)[-2:]
+    assume(top[1] - top[0] > 1e-3)  # a unique maximum
+    cold = pr.softmax(z, temperature=1e-9)
+    assert np.array_equal(cold, np.eye(len(z))[np.argmax(z)])  # T -> 0: one-hot argmax
+    hot = pr.softmax(z, temperature=1e12)
+    assert np.allclose(hot, 1.0 / len(z), atol=1e-7)  # T -> inf: uniform
+    assert pr.entropy(cold) <= pr.entropy(pr.softmax(z)) <= pr.entropy(hot) + 1e-12
+
+
+def test_temperature_must_be_positive():
+    with pytest.raises(ValueError):
+        pr.softmax([1.0, 2.0], temperature=0.0)
+    assert np.array_equal(pr.softmax([1.0, 0.0], temperature=1e-320), [1.0, 0.0])  # no overflow warning
+
+
+@given(arrays(np.float64, st.integers(1, 6), elements=st.floats(-1e4, 1e4)))
+def test_sigmoid_is_stable_and_is_a_two_class_softmax(z):
+    s = pr.sigmoid(z)
+    assert np.all((s >= 0) & (s <= 1))
+    assert np.allclose(s, pr.softmax(np.stack([np.zeros_like(z), z], axis=-1))[..., 1], atol=1e-15)
+    assert np.allclose(pr.sigmoid(-z), 1.0 - s, atol=1e-15)
+
+
+def test_no_floating_point_event_at_all():
+    """Extreme inputs under np.errstate(all="raise"): not even an underflow escapes the library."""
+    z = np.array([[1e4, 0.0, -1e4], [-1e4, -1e4, -1e4], [5e-324, 0.0, -5e-324], [0.0, 0.0, 0.0]])
+    p = np.array([[1.0, 0.0, 0.0], [5e-324, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3], [0.0, 0.0, 1.0]])
+    q = np.array([[0.0, 0.5, 0.5], [0.5, 0.5, 5e-324], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    with np.errstate(all="raise"):
+        for out in [pr.softmax(z), pr.softmax(z, temperature=1e-300), pr.softmax(z, temperature=1e300),
+                    pr.log_softmax(z), pr.logsumexp(z), pr.sigmoid(z), pr.softmax_jacobian(z),
+                    pr.entropy(p), pr.entropy(q), pr.cross_entropy_with_logits(p, z), pr.categorical_nll(z, [0, 1, 2, 0])]:
+            assert not np.any(np.isnan(out))
+        assert np.array_equal(np.isinf(pr.cross_entropy(p, q)), [True, False, True, False])
+        assert np.array_equal(np.isinf(pr.kl_divergence(p, q)), [True, False, True, False])
+        assert pr.beta_pdf(np.array([0.0, 1e-300, 0.5, 1.0]), 900.0, 900.0)[1] == 0.0
+        assert pr.gaussian_pdf(np.array([0.0, 1e3]))[1] == 0.0
+
+
+# -- derivatives, with the course's gradient checker ------------------------------------------
+@pytest.mark.parametrize("seed", range(5))
+def test_gradient_of_logsumexp_is_softmax(seed):
+    z = np.random.default_rng(seed).normal(0, 2, 6)
+    result = gradcheck(pr.logsumexp, pr.softmax, z)
+    assert result, str(result)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_softmax_jacobian(seed):
+    z = np.random.default_rng(seed).normal(0, 2, 5)
+    J = pr.softmax_jacobian(z)
+    assert relative_error(J, numerical_jacobian(pr.softmax, z)) <= 1e-7
+    assert np.allclose(J, J.T) and np.allclose(J.sum(axis=1), 0.0, atol=1e-15)
+    batch = np.random.default_rng(seed).normal(0, 2, (3, 5))
+    assert np.allclose(pr.softmax_jacobian(batch)[1], pr.softmax_jacobian(batch[1]))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sigmoid_derivative(seed):
+    z = np.random.default_rng(seed).normal(0, 3, 4)
+    assert gradcheck(lambda v: np.sum(pr.sigmoid(v)), lambda v: pr.sigmoid(v) * (1 - pr.sigmoid(v)), z)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_gradients_of_the_losses(seed):
+    rng = np.random.default_rng(seed)
+    z, p = rng.normal(0, 2, (3, 4)), rng.dirichlet(np.ones(4), 3)
+    # d/dz H(p, softmax(z)) = softmax(z) - p, row by row.
+    assert gradcheck(lambda v: np.sum(pr.cross_entropy_with_logits(p, v)), pr.softmax(z) - p, z)
+    y = rng.integers(0, 4, 3)
+    assert gradcheck(lambda v: pr.categorical_nll(v, y), (pr.softmax(z) - pr.one_hot(y, 4)) / 3, z)
+    # d/dq H(p, q) = -p / q for q > 0.
+    q = rng.dirichlet(np.ones(4))
+    assert gradcheck(lambda v: pr.cross_entropy(p[0], v), -p[0] / q, q)
+    # d/dp H(p) = -(log p + 1).
+    assert gradcheck(pr.entropy, -(np.log(q) + 1), q)
+
+
+# -- entropy, cross-entropy, KL --------------------------------------------------------------------
+@given(distributions())
+def test_entropy_bounds(p):
+    h = pr.entropy(p)
+    assert np.isfinite(h) and -1e-12 <= h <= np.log(p.size) + 1e-12
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 10])
+def test_entropy_extremes(k):
+    assert pr.entropy(np.eye(k)[0]) == 0.0  # certainty: 0, and 0 log 0 = 0 without nan
+    assert np.isclose(pr.entropy(np.full(k, 1.0 / k)), np.log(k))
+    assert np.isclose(pr.entropy(np.full(k, 1.0 / k)) / np.log(2), np.log2(k))  # in bits
+
+
+@given(pairs())
+def test_kl_is_nonnegative_and_zero_only_for_equal(pq):
+    p, q = pq
+    kl = pr.kl_divergence(p, q)
+    assert np.all(kl >= -1e-12)
+    assert np.all(pr.kl_divergence(p, p) == 0.0)
+    # Pinsker: KL >= ||p - q||_1^2 / 2, so KL > 0 whenever p != q.
+    finite = np.isfinite(kl)
+    assert np.all(kl[finite] >= 0.5 * np.sum(np.abs(p - q), axis=-1)[finite] ** 2 - 1e-9)
+
+
+@given(pairs())
+def test_cross_entropy_is_entropy_plus_kl(pq):
+    p, q = pq
+    ce, h, kl = pr.cross_entropy(p, q), pr.entropy(p), pr.kl_divergence(p, q)
+    assert np.array_equal(np.isinf(ce), np.isinf(kl))
+    finite = np.isfinite(ce)
+    assert np.allclose(ce[finite], (h + kl)[finite], rtol=1e-9, atol=1e-9)
+    assert np.all(ce[finite] >= h[finite] - 1e-9)  # Gibbs: the true distribution codes best
+
+
+def test_exact_zeros_and_ones():
+    p = np.array([1.0, 0.0, 0.0])
+    assert pr.cross_entropy(p, p) == 0.0 and pr.kl_divergence(p, p) == 0.0
+    assert pr.cross_entropy(p, [0.0, 0.5, 0.5]) == np.inf  # q = 0 where p > 0: infinite, no warning
+    assert pr.kl_divergence(p, [0.0, 0.5, 0.5]) == np.inf
+    assert pr.cross_entropy([0.0, 1.0], [0.0, 1.0]) == 0.0  # p = 0 (and q = 0) contributes 0
+    assert np.isclose(pr.kl_divergence([0.5, 0.5, 0.0], [0.25, 0.25, 0.5]), np.log(2))
+    assert np.isclose(pr.cross_entropy([0.5, 0.5], [0.25, 0.75]), -0.5 * np.log(0.25) - 0.5 * np.log(0.75))
+
+
+def test_kl_is_not_symmetric():
+    p, q = np.array([0.8, 0.2]), np.array([0.5, 0.5])
+    assert not np.isclose(pr.kl_divergence(p, q), pr.kl_divergence(q, p))
+
+
+@given(logits(max_magnitude=1e4))
+def test_cross_entropy_with_logits_is_stable(z):
+    p = pr.softmax(np.roll(z, 1, axis=-1))
+    ce = pr.cross_entropy_with_logits(p, z)
+    assert np.all(np.isfinite(ce)) and np.all(ce >= -1e-9)
+    y = np.argmin(np.atleast_2d(z), axis=-1)  # the least likely class: the hardest case
+    assert np.isfinite(pr.categorical_nll(np.atleast_2d(z), y))
+
+
+@given(logits(max_magnitude=30))
+def test_cross_entropy_with_logits_equals_cross_entropy_of_softmax(z):
+    p = pr.softmax(np.roll(z, 1, axis=-1))
+    assert np.allclose(pr.cross_entropy_with_logits(p, z), pr.cross_entropy(p, pr.softmax(z)), atol=1e-9)
+
+
+def test_categorical_nll_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    z, y = rng.normal(0, 50, (6, 4)), rng.integers(0, 4, 6)
+    expected = torch.nn.functional.cross_entropy(torch.tensor(z), torch.tensor(y)).item()
+    assert np.isclose(pr.categorical_nll(z, y), expected, rtol=1e-12)
+    assert np.isclose(pr.categorical_nll(z, y), np.mean(pr.cross_entropy_with_logits(pr.one_hot(y, 4), z)))
+    assert np.isclose(pr.categorical_nll(z, y), -pr.categorical_log_likelihood(y, pr.softmax(z)) / 6)
+
+
+# -- discrete distributions, likelihoods, maximum likelihood ----------------------------------------
+def test_expectation_and_variance_of_a_die():
+    x, p = np.arange(1, 7), np.full(6, 1 / 6)
+    assert np.isclose(pr.expectation(x, p), 3.5) and np.isclose(pr.variance(x, p), 35 / 12)
+
+
+@given(arrays(np.float64, 5, elements=st.floats(-100, 100)), distributions(5))
+def test_variance_identities(x, p):
+    mean = pr.expectation(x, p)
+    assert np.isclose(mean, np.average(x, weights=p), atol=1e-9)
+    assert pr.variance(x, p) >= 0
+    assert np.isclose(pr.variance(x, p), pr.expectation(x**2, p) - mean**2, atol=1e-6)
+    assert np.isclose(pr.variance(x + 7.0, p), pr.variance(x, p), atol=1e-6)
+
+
+@given(st.lists(st.integers(0, 1), min_size=1, max_size=40))
+def test_bernoulli_mle_maximizes_the_likelihood_on_a_grid(flips):
+    x = np.array(flips)
+    grid = np.linspace(0, 1, 1001)
+    ll = pr.bernoulli_log_likelihood(x, grid)
+    assert abs(grid[np.argmax(ll)] - pr.bernoulli_mle(x)) <= 1e-3
+    assert np.isclose(ll[500], pr.bernoulli_log_likelihood(x, 0.5)) and np.isclose(ll[500], len(x) * np.log(0.5))
+    assert np.isfinite(pr.bernoulli_log_likelihood(x, pr.bernoulli_mle(x)))  # also at theta = 0 or 1
+
+
+def test_bernoulli_edge_cases():
+    assert pr.bernoulli_log_likelihood([1, 1], 1.0) == 0.0
+    assert pr.bernoulli_log_likelihood([1, 0], 1.0) == -np.inf
+    assert np.isclose(pr.bernoulli_log_likelihood([1, 0, 0], 0.25), np.log(0.25) + 2 * np.log(0.75))
+
+
+@given(st.lists(st.integers(0, 3), min_size=1, max_size=40), st.integers(0, 10_000))
+def test_categorical_mle_beats_other_distributions(labels, seed):
+    y = np.array(labels)
+    p_hat = pr.categorical_mle(y, 4)
+    assert np.isclose(p_hat.sum(), 1.0)
+    best = pr.categorical_log_likelihood(y, p_hat)
+    for q in np.random.default_rng(seed).dirichlet(np.ones(4), 20):
+        assert pr.categorical_log_likelihood(y, q) <= best + 1e-9
+    # log L = -N * H(empirical, p): the MLE's log-likelihood is -N times the empirical entropy.
+    assert np.isclose(best, -len(y) * pr.entropy(p_hat))
+
+
+def test_gaussian_log_likelihood_equals_sum_of_log_densities():
+    rng = np.random.default_rng(0)
+    x = rng.normal(2.0, 1.5, 50)
+    mu, sigma = np.meshgrid(np.linspace(0, 4, 7), np.linspace(0.5, 3, 5), indexing="ij")
+    surface = pr.gaussian_log_likelihood(x, mu, sigma)
+    assert surface.shape == (7, 5)
+    direct = np.log(pr.gaussian_pdf(x[None, None, :], mu[..., None], sigma[..., None])).sum(axis=-1)
+    assert np.allclose(surface, direct)
+
+
+@given(arrays(np.float64, st.integers(2, 60), elements=st.floats(-50, 50)))
+def test_gaussian_mle_is_the_argmax_on_a_grid(x):
+    assume(np.std(x) > 1e-2)
+    mu_hat, sigma_hat = pr.gaussian_mle(x)
+    assert np.isclose(mu_hat, np.mean(x)) and np.isclose(sigma_hat, np.std(x))  # 1/N, not 1/(N-1)
+    mu = mu_hat + np.linspace(-1, 1, 201) * sigma_hat
+    sigma = sigma_hat * np.linspace(0.5, 1.5, 201)
+    ll = pr.gaussian_log_likelihood(x, mu[:, None], sigma[None, :])
+    i, j = np.unravel_index(np.argmax(ll), ll.shape)
+    assert abs(mu[i] - mu_hat) <= 0.011 * sigma_hat and abs(sigma[j] - sigma_hat) <= 0.006 * sigma_hat
+    grad = numerical_gradient(lambda v: pr.gaussian_log_likelihood(x, v[0], v[1]), [mu_hat, sigma_hat], h=1e-5)
+    assert np.allclose(grad * sigma_hat, 0.0, atol=1e-4 * len(x))
+
+
+def test_mse_is_the_gaussian_negative_log_likelihood():
+    rng = np.random.default_rng(3)
+    residuals = rng.normal(0, 0.7, 40)
+    mse = np.mean(residuals**2)
+    for sigma in [0.3, 1.0, 2.0]:
+        ll = pr.gaussian_log_likelihood(residuals, 0.0, sigma)
+        assert np.isclose(ll, -20 * np.log(2 * np.pi * sigma**2) - 40 * mse / (2 * sigma**2))
+
+
+# -- Bayes ------------------------------------------------------------------------------------------
+def test_bayes_rule_diagnostic_test():
+    # Prevalence 1%, sensitivity 99%, false-positive rate 5%: P(ill | positive) = 0.0099 / 0.0594.
+    posterior = pr.bayes_posterior([0.01, 0.99], [0.99, 0.05])
+    assert np.isclose(posterior[0], 0.0099 / (0.0099 + 0.0495)) and np.isclose(posterior.sum(), 1.0)
+
+
+def test_beta_density_against_scipy():
+    stats = pytest.importorskip("scipy.stats")
+    theta = np.linspace(0, 1, 101)
+    for a, b in [(1, 1), (0.5, 0.5), (2, 5), (30, 12), (400, 300)]:
+        expected = stats.beta.pdf(theta, a, b)
+        got = pr.beta_pdf(theta, a, b)
+        inner = slice(1, -1)  # scipy and we may disagree on inf vs value exactly at the ends
+        assert np.allclose(got[inner], expected[inner], rtol=1e-9, atol=1e-12)
+        if min(a, b) >= 1:  # a density that stays finite at the ends: the trapezoid rule sees all of it
+            assert np.isclose(np.trapezoid(got, theta), 1.0, atol=1e-3)
+    assert pr.beta_pdf(0.0, 1, 1) == 1.0 and pr.beta_pdf(0.0, 2, 2) == 0.0 and pr.beta_pdf(0.0, 0.5, 2) == np.inf
+
+
+@given(st.floats(0.2, 500), st.floats(0.2, 500), st.floats(0.0, 1.0))
+def test_beta_cdf_and_quantile_against_scipy(a, b, x):
+    special = pytest.importorskip("scipy.special")
+    if x < 1 - 1e-9:  # closer to 1, x itself is too coarse a number for a 1e-12 comparison (see below)
+        assert abs(pr.beta_cdf(x, a, b) - special.betainc(a, b, x)) < 1e-12
+    q = pr.beta_cdf(x, a, b)
+    if 1e-10 < q < 1 - 1e-10:
+        xq = pr.beta_ppf(q, a, b)
+        if xq < 1 - 1e-9:  # the CDF can be inverted only where float64 resolves x
+            assert abs(pr.beta_cdf(xq, a, b) - q) < 1e-12
+    if 1e-6 < q < 1 - 1e-6:  # further out, the quantile is ill-conditioned (the CDF is flat)
+        assert abs(pr.beta_ppf(q, a, b) - special.betaincinv(a, b, q)) < 1e-9
+
+
+@pytest.mark.parametrize("x", [1e-300, 1e-12, 0.3, 0.5, 0.9, 1 - 1e-9, 1 - 2**-53])
+def test_beta_cdf_against_closed_forms(x):
+    """Three Betas with elementary CDFs, right up to the ends of the interval."""
+    # Beta(1/2, 1/2): (2/pi) arcsin(sqrt(x)), written near 1 as 1 - (2/pi) arcsin(sqrt(1 - x)) (1 - x is exact).
+    arcsine = 2 / np.pi * np.arcsin(np.sqrt(x)) if x <= 0.5 else 1 - 2 / np.pi * np.arcsin(np.sqrt(1 - x))
+    assert np.isclose(pr.beta_cdf(x, 0.5, 0.5), arcsine, rtol=1e-12, atol=0)
+    assert np.isclose(pr.beta_cdf(x, 0.3, 1.0), x**0.3, rtol=1e-12, atol=0)
+    assert np.isclose(pr.beta_cdf(x, 1.0, 2.5), -np.expm1(2.5 * np.log1p(-x)), rtol=1e-12, atol=0)
+    q = pr.beta_cdf(x, 0.3, 1.0)
+    assert np.isclose(pr.beta_ppf(q, 0.3, 1.0), x, rtol=1e-9) or x > 1 - 1e-8
+
+
+@given(st.floats(0.5, 20), st.floats(0.5, 20), st.lists(st.integers(0, 1), max_size=60))
+def test_beta_posterior_update(a, b, flips):
+    h, n = sum(flips), len(flips)
+    a_post, b_post = pr.beta_posterior(a, b, flips)
+    assert np.isclose(a_post, a + h) and np.isclose(b_post, b + (n - h))
+    # One flip at a time gives the same posterior as all at once.
+    a_seq, b_seq = a, b
+    for f in flips:
+        a_seq, b_seq = pr.beta_posterior(a_seq, b_seq, [f])
+    assert np.isclose(a_seq, a_post) and np.isclose(b_seq, b_post)
+    assert np.isclose(pr.beta_mean(a_post, b_post), (a + h) / (a + b + n))
+
+
+def test_posterior_mean_is_the_mean_of_the_posterior_density():
+    a, b = pr.beta_posterior(2.0, 3.0, [1, 1, 0, 1, 1, 1, 0])
+    theta = np.linspace(0, 1, 20001)
+    density = pr.beta_pdf(theta, a, b)
+    assert np.isclose(np.trapezoid(theta * density, theta), pr.beta_mean(a, b), atol=1e-8)
+    # Posterior mean lies between the prior mean and the MLE (shrinkage).
+    assert pr.beta_mean(2, 3) < pr.beta_mean(a, b) < 5 / 7
+
+
+@pytest.mark.parametrize("a,b", [(1, 1), (0.5, 0.5), (3, 17), (120, 80)])
+def test_credible_interval_holds_its_probability(a, b):
+    lo, hi = pr.beta_credible_interval(a, b, 0.95)
+    assert 0 <= lo < pr.beta_mean(a, b) < hi <= 1
+    assert np.isclose(pr.beta_cdf(hi, a, b) - pr.beta_cdf(lo, a, b), 0.95, atol=1e-10)
+    assert np.isclose(pr.beta_cdf(lo, a, b), 0.025, atol=1e-10)
+
+
+# -- Markov chains ----------------------------------------------------------------------------------
+@given(st.integers(2, 7), st.integers(0, 10_000))
+def test_stationary_distribution_is_invariant(n, seed):
+    rng = np.random.default_rng(seed)
+    P = rng.dirichlet(np.ones(n), n) + 1e-3
+    P /= P.sum(axis=1, keepdims=True)
+    pi = pr.stationary_distribution(P)
+    assert np.isclose(pi.sum(), 1.0) and np.all(pi > 0)
+    assert np.allclose(pi @ P, pi, atol=1e-12)  # pi P = pi
+    pi_power, steps = pr.stationary_power_iteration(P)
+    assert np.allclose(pi, pi_power, atol=1e-10) and steps < 100_000
+
+
+def test_markov_propagate_converges_and_keeps_mass():
+    P = np.array([[0.9, 0.1, 0.0], [0.2, 0.7, 0.1], [0.1, 0.3, 0.6]])
+    path = pr.markov_propagate([1.0, 0.0, 0.0], P, 200)
+    assert path.shape == (201, 3) and np.allclose(path.sum(axis=1), 1.0)
+    assert np.allclose(path[-1], pr.stationary_distribution(P), atol=1e-10)
+    # The right eigenvector for eigenvalue 1 is the constant vector (rows sum to 1): not pi.
+    assert np.allclose(P @ np.ones(3), np.ones(3)) and not np.allclose(pr.stationary_distribution(P), 1 / 3)
+
+
+# -- uncertainty ------------------------------------------------------------------------------------
+@given(st.integers(1, 6), st.integers(1, 5), st.integers(0, 10_000))
+def test_uncertainty_decomposition(members, batch, seed):
+    probs = np.random.default_rng(seed).dirichlet(np.ones(3) * 0.5, (members, batch))
+    u = pr.predictive_uncertainty(probs)
+    assert u.total.shape == (batch,)
+    assert np.allclose(u.total, u.aleatoric + u.epistemic)
+    assert np.all(u.epistemic >= -1e-12) and np.all(u.total <= np.log(3) + 1e-12)
+
+
+def test_agreeing_members_have_no_epistemic_uncertainty():
+    p = np.array([[0.5, 0.5], [0.5, 0.5]])
+    u = pr.predictive_uncertainty(np.stack([p, p, p]))
+    assert np.allclose(u.epistemic, 0.0) and np.allclose(u.aleatoric, math.log(2))
+    confident_but_disagreeing = np.array([[[1.0, 0.0]], [[0.0, 1.0]]])
+    u = pr.predictive_uncertainty(confident_but_disagreeing)
+    assert np.allclose(u.aleatoric, 0.0) and np.allclose(u.epistemic, math.log(2))
