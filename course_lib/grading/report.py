@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from course_lib.course import CHAPTERS, course_root
-from course_lib.grading.feedback import PASSED
+from course_lib.grading.feedback import FAILED, PASSED
 from course_lib.grading.registry import chapter_questions
 from course_lib.grading.runner import NotebookRun
 
@@ -35,7 +35,7 @@ def notebook_table(run: NotebookRun) -> str:
     lines.append(f"  {'question'.ljust(width)}  {'status'.ljust(15)} {'points':>7}  detail")
     for r in run.results:
         status = f"{SYMBOL.get(r.status, '?')} {r.status}"
-        detail = "" if r.status == PASSED else _short(r.message, 70)
+        detail = _short(r.hint or r.message, 70) if r.status == FAILED else ""
         lines.append(f"  {r.qid.ljust(width)}  {status.ljust(15)} {f'{r.points:g}/{r.max_points:g}':>7}  {detail}")
     pct = 100 * run.points / run.max_points if run.max_points else 0.0
     lines.append(f"  {'total'.ljust(width)}  {''.ljust(15)} {f'{run.points:g}/{run.max_points:g}':>7}  ({pct:.0f}%)")
