@@ -9,13 +9,16 @@ STAMP := $(VENV)/.course-installed
 # Every notebook the tests run executes with the network blocked (tests/netblock).
 NO_NETWORK := COURSE_BLOCK_NETWORK=1 PYTHONPATH=$(CURDIR)/tests/netblock MPLBACKEND=Agg
 PYTEST_WORKERS ?= 2
+# Some machines' pip configuration names local package folders that do not exist; pip warns
+# about each one on every install. Hide only those lines (bash process substitution).
+QUIET_PIP := 2> >(grep -v "^WARNING: Location '" >&2)
 
 .PHONY: lab test build benchmarks clean
 
 $(STAMP): requirements-lock.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-lock.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-lock.txt $(QUIET_PIP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . $(QUIET_PIP)
 	@touch $(STAMP)
 
 lab: $(STAMP)
