@@ -9,6 +9,8 @@ STAMP := $(VENV)/.course-installed
 # Every notebook the tests run executes with the network blocked (tests/netblock).
 NO_NETWORK := COURSE_BLOCK_NETWORK=1 PYTHONPATH=$(CURDIR)/tests/netblock MPLBACKEND=Agg
 PYTEST_WORKERS ?= 2
+# JupyterLab refuses to run as root (containers, CI boxes) unless told it may.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Some machines' pip configuration names local package folders that do not exist; pip warns
 # about each one on every install. Hide only those lines (bash process substitution).
 QUIET_PIP := 2> >(grep -v "^WARNING: Location '" >&2)
@@ -22,7 +24,7 @@ $(STAMP): requirements-lock.txt pyproject.toml
 	@touch $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" chapters/00_welcome.ipynb
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(ALLOW_ROOT) chapters/00_welcome.ipynb
 
 test: $(STAMP)
 	$(BIN)/course build --check
