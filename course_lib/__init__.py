@@ -5,6 +5,10 @@ The package is layered like the course (see README, "Maintainer guide"):
 - ``course``            the chapter map and where the course lives on disk
 - ``linalg``            chapter 01: linear algebra helpers
 - ``gradcheck``         the one shared gradient checker (central differences, float64)
+- ``calculus``, ``surfaces``                  chapter 02
+- ``probability``, ``metrics``                chapter 03
+- ``activations``, ``losses``, ``approximation``  chapter 04
+- ``autograd``          chapter 05: the tensor reverse-mode engine the later chapters train with
 - ``device``            device and size-preset choice for the PyTorch chapters
 - ``widgets``           compute functions + thin views (imports the math, never the reverse)
 - ``grading``           ``check()``, the question registry and the notebook grader
