@@ -9,6 +9,8 @@ The package is layered like the course (see README, "Maintainer guide"):
 - ``probability``, ``metrics``                chapter 03
 - ``activations``, ``losses``, ``approximation``  chapter 04
 - ``autograd``          chapter 05: the tensor reverse-mode engine the later chapters train with
+- ``optim``             chapter 06: optimizers and schedules with torch.optim's surface
+- ``regularization``, ``regularization_layers``, ``regularization_experiment``  chapter 07
 - ``device``            device and size-preset choice for the PyTorch chapters
 - ``widgets``           compute functions + thin views (imports the math, never the reverse)
 - ``grading``           ``check()``, the question registry and the notebook grader

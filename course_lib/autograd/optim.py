@@ -1,7 +1,9 @@
 """Optimizers with PyTorch's surface: ``opt = SGD(params, lr=...)``, ``opt.zero_grad()``, ``opt.step()``.
 
-Chapter 05 needs plain gradient descent only; chapter 06 adds the others here, with the
-same shape: the constructor takes an iterable of :class:`~course_lib.autograd.Tensor`
+Chapter 05 needs plain gradient descent only, so this module keeps it to the ten lines a
+learner reads in one go. The full family with PyTorch's options (momentum, Nesterov, weight
+decay, AdaGrad, RMSProp, Adam, AdamW, schedules) is :mod:`course_lib.optim` (chapter 06),
+which works on these Tensors too. The shape is the same: the constructor takes an iterable of :class:`~course_lib.autograd.Tensor`
 parameters and hyper-parameters with PyTorch's names, ``step()`` updates each parameter's
 ``.data`` in place (inside :class:`~course_lib.autograd.no_grad`, in the parameter's dtype)
 from its ``.grad``, skipping parameters whose ``.grad`` is None, and ``zero_grad()`` sets
