@@ -9,6 +9,7 @@ ipywidgets' ``@jupyter-widgets/jupyterlab-manager``, are still found through
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -323,3 +324,86 @@ def wait_for_stable(read, quiet: float, timeout: float, poll: float = 0.1) -> st
         if now != last:
             last, since = now, time.monotonic()
     return last
+
+
+# -- the harness both browser tests share ---------------------------------------------------
+CHAPTERS = Path(__file__).resolve().parents[1] / "chapters"
+# Set to a folder to keep the screenshots (a CI artifact); otherwise they stay in tmp_path.
+ARTIFACTS_ENV = "BROWSER_TEST_ARTIFACTS"
+
+
+def require_chromium() -> str:
+    """Chromium's path; skip on a learner's machine without it, FAIL in CI (CI=true)."""
+    import pytest
+
+    path = find_chromium()
+    missing, install = None, CHROMIUM_INSTALL
+    if path is None:
+        missing = "Debian's `chromium` is not on PATH"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            missing, install = "the Python package `playwright` is not installed", PLAYWRIGHT_INSTALL
+    if missing is None:
+        return path
+    if is_ci():
+        pytest.fail(f"{missing} (CI=true, so the browser test cannot be skipped). "
+                    f"Install it with: {install}", pytrace=False)
+    pytest.skip(f"{missing}; install it with `{install}` to run the browser test")
+
+
+@contextlib.contextmanager
+def widget_in_lab(tmp_path: Path, notebook: str, widget: str, *, budget_s: float, cap: float,
+                  failure_png: str):
+    """Serve a copy of chapters/ in JupyterLab, open ``notebook`` in Chromium, run every cell,
+    and yield ``(page, box, laps, deadline)`` once the first ``widget`` shows its readout.
+
+    ``laps`` records seconds since the start per phase (``laps["server up"]`` ...). Whatever
+    fails inside, a full-page screenshot is saved under the artifacts folder and its path and
+    the end of JupyterLab's log are in the AssertionError. The server and browser always stop.
+    """
+    chromium = require_chromium()
+    assert (CHAPTERS / notebook).is_file(), f"{CHAPTERS / notebook} does not exist"
+    shots = Path(os.environ.get(ARTIFACTS_ENV) or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    deadline, t0, laps = Deadline(budget_s), time.monotonic(), {}
+
+    def lap(phase: str) -> None:
+        laps[phase] = round(time.monotonic() - t0, 1)
+
+    root = tmp_path / "chapters"  # a copy: JupyterLab's autosave never writes into the repo
+    shutil.copytree(CHAPTERS, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    lab = LabServer(root, tmp_path / "jupyter")
+    try:
+        lab.start(timeout=deadline.left(60))
+        lap("server up")
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as pw:
+            browser = launch_chromium(pw, chromium)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 1000})
+                page.set_default_timeout(deadline.ms(20))
+                try:
+                    open_notebook(page, lab, notebook, deadline)
+                    lap("kernel idle")
+                    run_all_cells(page, deadline)
+                    wait_for_run(page, f"{widget} .course-readout", deadline, cap=cap)
+                    lap("all cells ran")
+                    box = page.locator(widget).first
+                    box.locator(".course-readout").scroll_into_view_if_needed()
+                    yield page, box, laps, deadline, shots
+                except Exception as exc:  # pytest.fail/skip are BaseException: not caught here
+                    shot = shots / failure_png
+                    try:
+                        page.screenshot(path=shot, full_page=True)
+                    except Exception as shot_error:  # the page may be gone
+                        shot = f"(no screenshot: {shot_error})"
+                    kind = "" if isinstance(exc, AssertionError) else f"{type(exc).__name__}: "
+                    raise AssertionError(f"{kind}{exc}\nscreenshot: {shot}\n"
+                                         f"JupyterLab log (tail):\n{lab.log_tail(1500)}") from exc
+            finally:
+                browser.close()
+    finally:
+        lab.stop()

@@ -1,8 +1,8 @@
 """Chapter 06 in real JupyterLab: run all cells, move the optimizer race's learning-rate slider,
 and the learner sees different numbers and a different picture.
 
-The second end-to-end browser check (the first is ``test_browser.py``, whose JupyterLab
-fixture and Chromium policy this one reuses): JupyterLab serves a temporary copy of
+The second end-to-end browser check (the first is ``test_browser.py``; both run on
+``browser_support.widget_in_lab``): JupyterLab serves a temporary copy of
 ``chapters/``, Debian's headless Chromium (driven by Playwright) opens
 ``06_optimization.ipynb`` and runs it from the Run menu, then nudges the ``lr`` slider of the
 optimizer race with the keyboard. The readout (each optimizer's final loss) must change for
@@ -12,20 +12,10 @@ and the figure's image must change. A screenshot is saved whatever happens.
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
-from browser_support import (
-    Deadline,
-    nudge_slider,
-    open_notebook,
-    run_all_cells,
-    wait_for_change,
-    wait_for_run,
-    wait_for_stable,
-)
-from test_browser import CHAPTERS, require_chromium, shots, start_lab  # noqa: F401  (fixtures)
+from browser_support import nudge_slider, wait_for_change, wait_for_stable, widget_in_lab
 
 pytestmark = pytest.mark.browser
 
@@ -47,77 +37,35 @@ def final_losses(rows: list[list[str]]) -> dict[str, str]:
     return {cells[0]: cells[1] for cells in rows if len(cells) >= 2}
 
 
-def test_race_answers_the_learning_rate_slider_in_jupyterlab(start_lab, shots):  # noqa: F811
-    deadline, t0 = Deadline(BUDGET_S), time.monotonic()
-    laps: dict[str, float] = {}
+def test_race_answers_the_learning_rate_slider_in_jupyterlab(tmp_path):
+    with widget_in_lab(tmp_path, NOTEBOOK, WIDGET, budget_s=BUDGET_S, cap=150,
+                       failure_png="ch06-failure.png") as (page, box, laps, deadline, shots):
+        readout, image = box.locator(".course-readout"), box.locator("img").first
 
-    def lap(phase: str) -> None:
-        laps[phase] = round(time.monotonic() - t0, 1)
+        def read() -> str:
+            # the DOM's text, not innerText: JupyterLab may skip rendering off-screen cells
+            return repr(readout.evaluate(_ROWS_JS))
 
-    chromium = require_chromium()
-    assert (CHAPTERS / NOTEBOOK).is_file(), f"{CHAPTERS / NOTEBOOK} does not exist"
-    lab = start_lab(timeout=deadline.left(60))
-    lap("server up")
-    from playwright.sync_api import sync_playwright
+        wait_for_change(read, "[]", deadline.left(10))
+        before, before_src = read(), image.get_attribute("src")
+        losses_before = final_losses(readout.evaluate(_ROWS_JS))
+        assert set(losses_before) == set(SGD_FAMILY + ADAPTIVE), f"unexpected readout: {before!r}"
 
-    with sync_playwright() as pw:
-        browser = launch(pw, chromium)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.set_default_timeout(deadline.ms(20))
-            try:
-                open_notebook(page, lab, NOTEBOOK, deadline)
-                lap("kernel idle")
-                run_all_cells(page, deadline)
-                wait_for_run(page, f"{WIDGET} .course-readout", deadline, cap=150)
-                lap("all cells ran")
+        lr_slider = box.locator(".widget-slider").filter(
+            has=page.locator(".widget-label", has_text=re.compile(r"^\s*lr\s*$")))
+        assert lr_slider.count() == 1, "the race has no slider labelled 'lr'"
+        nudge_slider(lr_slider.first, presses=4)
+        wait_for_change(read, before, deadline.left(20))
+        after = wait_for_stable(read, quiet=0.75, timeout=deadline.left(10))
+        after_src = wait_for_change(lambda: image.get_attribute("src"), before_src, deadline.left(10))
+        box.evaluate("e => e.scrollIntoView({block: 'center'})")
+        page.screenshot(path=shots / "ch06-after-lr-move.png")
+        losses_after = final_losses(readout.evaluate(_ROWS_JS))
+        print(f"final losses before: {losses_before}\nfinal losses after:  {losses_after}\n"
+              f"seconds since start: {laps}\nscreenshot: {shots / 'ch06-after-lr-move.png'}")
 
-                box = page.locator(WIDGET).first
-                readout, image = box.locator(".course-readout"), box.locator("img").first
-                readout.scroll_into_view_if_needed()
-
-                def read() -> str:
-                    # the DOM's text, not innerText: JupyterLab may skip rendering off-screen cells
-                    return repr(readout.evaluate(_ROWS_JS))
-
-                wait_for_change(read, "[]", deadline.left(10))
-                before, before_src = read(), image.get_attribute("src")
-                losses_before = final_losses(readout.evaluate(_ROWS_JS))
-                assert set(losses_before) == set(SGD_FAMILY + ADAPTIVE), f"unexpected readout: {before!r}"
-
-                lr_slider = box.locator(".widget-slider").filter(
-                    has=page.locator(".widget-label", has_text=re.compile(r"^\s*lr\s*$")))
-                assert lr_slider.count() == 1, "the race has no slider labelled 'lr'"
-                nudge_slider(lr_slider.first, presses=4)
-                wait_for_change(read, before, deadline.left(20))
-                after = wait_for_stable(read, quiet=0.75, timeout=deadline.left(10))
-                after_src = wait_for_change(lambda: image.get_attribute("src"), before_src, deadline.left(10))
-                lap("widget answered")
-                box.evaluate("e => e.scrollIntoView({block: 'center'})")
-                page.screenshot(path=shots / "ch06-after-lr-move.png")
-                losses_after = final_losses(readout.evaluate(_ROWS_JS))
-                print(f"final losses before: {losses_before}\nfinal losses after:  {losses_after}\n"
-                      f"seconds since start: {laps}\nscreenshot: {shots / 'ch06-after-lr-move.png'}")
-
-                assert after_src != before_src, "the figure image did not change after the slider move"
-                for name in SGD_FAMILY:
-                    assert losses_after.get(name) != losses_before[name], f"{name}'s final loss did not change"
-                for name in ADAPTIVE:  # they use 'lr adaptive': the lr slider must not touch them
-                    assert losses_after.get(name) == losses_before[name], f"{name} changed with the SGD lr"
-            except Exception as exc:  # pytest.fail/skip are BaseException: not caught here
-                shot = shots / "ch06-failure.png"
-                try:
-                    page.screenshot(path=shot, full_page=True)
-                except Exception as shot_error:  # the page may be gone
-                    shot = f"(no screenshot: {shot_error})"
-                kind = "" if isinstance(exc, AssertionError) else f"{type(exc).__name__}: "
-                raise AssertionError(f"{kind}{exc}\nscreenshot: {shot}\n"
-                                     f"JupyterLab log (tail):\n{lab.log_tail(1500)}") from exc
-        finally:
-            browser.close()
-
-
-def launch(pw, chromium: str):
-    from browser_support import launch_chromium
-
-    return launch_chromium(pw, chromium)
+        assert after_src != before_src, "the figure image did not change after the slider move"
+        for name in SGD_FAMILY:
+            assert losses_after.get(name) != losses_before[name], f"{name}'s final loss did not change"
+        for name in ADAPTIVE:  # they use 'lr adaptive': the lr slider must not touch them
+            assert losses_after.get(name) == losses_before[name], f"{name} changed with the SGD lr"
