@@ -1,7 +1,16 @@
-"""Suite-wide set-up: no network for this process or any kernel it starts."""
+"""Suite-wide set-up: no network for this process or any kernel it starts; in CI, property
+tests draw the same examples on every run."""
 import os
 import sys
 from pathlib import Path
+
+from hypothesis import settings
+
+# CI gates a merge, so its property tests are reproducible (derandomize) and never fail on a
+# slow, shared machine's timing (no deadline). Locally they keep exploring new examples.
+settings.register_profile("ci", derandomize=True, deadline=None)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 NETBLOCK = Path(__file__).parent / "netblock"
 

@@ -24,8 +24,8 @@ def test_gd_rate_is_measured_and_bounded_by_2_over_L(kappa, frac):
     lam = np.array([1.0 / kappa, 0.5, 1.0])
     lr = frac * Q.max_stable_lr(1.0)
     measured = Q.measured_rate(Q.heavy_ball_errors(lam, lr, 0.0, 400))
-    # the faster modes still add a little over a finite run
-    assert measured == pytest.approx(Q.gd_rate(lr, lam), rel=1e-3, abs=1e-9)
+    # the faster modes still add a little over a finite run (most when two modes have nearly equal rates)
+    assert measured == pytest.approx(Q.gd_rate(lr, lam), rel=1e-2, abs=1e-9)
     assert Q.gd_rate(lr, lam) < 1 <= Q.gd_rate(1.01 * Q.max_stable_lr(1.0), lam)
 
 
