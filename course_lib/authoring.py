@@ -185,7 +185,8 @@ class BuildReport:
         return not self.stale and not self.kept
 
 
-def _course_notebooks(folder: Path) -> list[Path]:
+def course_notebooks(folder: Path) -> list[Path]:
+    """The notebooks in ``folder`` named for a chapter (``NN_slug.ipynb``), sorted."""
     return sorted(p for p in folder.glob("*.ipynb") if p.stem in _SLUGS)
 
 
@@ -211,11 +212,11 @@ def build(root: Path, check: bool = False) -> BuildReport:
             report.lines.append(f"wrote {rel(path)} ({what})")
 
     for folder in ("chapters", "solutions"):
-        for path in _course_notebooks(root / folder):
+        for path in course_notebooks(root / folder):
             settle(path, write_text(normalize(read_notebook(path))), "normalized")
 
     (root / "exercises").mkdir(exist_ok=True)
-    for path in _course_notebooks(root / "solutions"):
+    for path in course_notebooks(root / "solutions"):
         exercise = generate_exercise(read_notebook(path), path.name)
         target = root / "exercises" / path.name
         text = write_text(exercise)

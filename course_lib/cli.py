@@ -23,14 +23,14 @@ class UsageError(Exception):
 
 def _notebooks_from(args: list[str], default_folder: str = "exercises") -> list[Path]:
     """Expand files, folders (their ``NN_slug.ipynb`` notebooks) and chapter numbers."""
-    from course_lib.authoring import _course_notebooks
+    from course_lib.authoring import course_notebooks
 
     root = course_root()
     paths: list[Path] = []
     for arg in args:
         path = Path(arg)
         if path.is_dir():
-            found = _course_notebooks(path)
+            found = course_notebooks(path)
             if not found:
                 raise UsageError(f"{arg} holds no course notebooks (NN_slug.ipynb)")
             paths.extend(found)
