@@ -222,9 +222,15 @@ def build(root: Path, check: bool = False) -> BuildReport:
         text = write_text(exercise)
         if target.exists() and target.read_text(encoding="utf-8") != text:
             try:
-                edited = is_edited(read_notebook(target))
+                current = read_notebook(target)
+                edited = is_edited(current)
+                recorded = current.metadata.get("course", {}).get("sources_sha256")
             except NotebookError:
-                edited = True
+                edited, recorded = True, None
+            if edited and recorded == exercise.metadata["course"]["sources_sha256"]:
+                # The learner's answers on top of the exercise as it is now: nothing newer to offer.
+                report.lines.append(f"{rel(target)} has your answers and is up to date")
+                continue
             if edited:
                 beside = target.with_name(f"{target.stem}.updated.ipynb")
                 report.kept.append(rel(target))

@@ -161,6 +161,23 @@ def test_build_never_destroys_a_learners_work(course):
     assert not build(course, check=True).ok
 
 
+def test_answers_on_a_current_exercise_are_left_alone_quietly(course):
+    build(course)
+    exercise = course / "exercises" / "00_welcome.ipynb"
+    nb = read_notebook(exercise)
+    nb.cells[2].source = nb.cells[2].source.replace(
+        'raise NotImplementedError("Replace this line with your solution, then run the check cell below.")',
+        "return x.mean()")
+    exercise.write_text(nbformat.writes(nb))
+    learner_bytes = exercise.read_bytes()
+    for check in (False, True):
+        report = build(course, check=check)
+        assert report.ok and not report.written
+        assert any("has your answers and is up to date" in line for line in report.lines)
+    assert exercise.read_bytes() == learner_bytes
+    assert not (course / "exercises" / "00_welcome.updated.ipynb").exists()
+
+
 def test_build_reports_broken_markers_with_location(course):
     nb = _solution_notebook()
     nb.cells[2].source = SOLUTION_CELL.replace(f"    {END}", "")
