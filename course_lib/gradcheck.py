@@ -1,20 +1,35 @@
-"""The course's one gradient checker: central finite differences in float64.
+r"""The course's one gradient checker: central finite differences in float64.
 
 Every derivative the course implements (by hand, in ``course_lib`` or in ``autograd``)
 is compared with :func:`numerical_gradient` through :func:`gradcheck`.
 
 Tolerances
 ----------
-Central differences have truncation error :math:`O(h^2)` and round-off error
-:math:`O(\\varepsilon / h)` with :math:`\\varepsilon \\approx 2.2\\times10^{-16}` in float64.
-The default ``h = 1e-6`` balances the two for functions of order one, which gives a
-relative error near :math:`10^{-10}`. ``gradcheck`` therefore accepts relative errors up
-to ``rtol = 1e-7`` for smooth functions; functions with kinks (ReLU, max, abs) must be
-checked away from the kink, where they are smooth.
+For :math:`f` three times continuously differentiable near :math:`x`, the central difference
+has truncation error :math:`\tfrac16 |f'''(x)|\,h^2 + o(h^2)`. Each computed value of :math:`f`
+carries a rounding error of about :math:`\varepsilon |f|`, with :math:`\varepsilon \approx 2.2\times10^{-16}`
+in float64, which the division by :math:`2h` turns into a round-off error of about
+:math:`\varepsilon |f| / h`. Their sum is smallest at :math:`h^* = (3\varepsilon|f|/|f'''|)^{1/3}`:
+about :math:`8.7\times10^{-6}` for a function and derivatives of order one, with a total error
+of about :math:`4\times10^{-11}` there.
+
+The default ``h = 1e-6`` does **not** balance the two errors. It lies below :math:`h^*`, on the
+round-off side: for a function of order one the model's round-off bound (about
+:math:`2.2\times10^{-10}`) exceeds the truncation error (about :math:`1.7\times10^{-13}`) some
+1300 times, and the measured errors of ``sin``, ``exp``, ``tanh`` and a cubic at random points of
+[-2, 2] have medians near :math:`4\times10^{-11}` to :math:`6\times10^{-11}`, 140 to 330 times their
+truncation error. The step is chosen because both errors stay far below the tolerance
+``rtol = 1e-7`` over a wide range of functions. Round-off is about 450 times below it (the bound;
+the measured medians, some 2000 times). Truncation reaches it only when
+:math:`|f'''|` is about :math:`6\,\mathrm{rtol}/h^2 = 6\times10^{5}` times :math:`|f'|`, about 75
+times more curvature than the :math:`6\,\mathrm{rtol}/h^{*2} \approx 8\times10^{3}` that the
+optimal step would tolerate. A wrong gradient (a factor, a sign, a missing term, a 0.1% slip)
+lands orders of magnitude above ``rtol``. Functions with kinks (ReLU, max, abs) must be checked
+away from the kink, where they are smooth. ``tests/test_gradcheck.py`` measures these figures.
 
 The relative error of two arrays is
 
-.. math::  \\mathrm{rel}(a, n) = \\frac{\\lVert a - n \\rVert_2}{\\max(\\lVert a\\rVert_2, \\lVert n\\rVert_2, \\text{tiny})},
+.. math::  \mathrm{rel}(a, n) = \frac{\lVert a - n \rVert_2}{\max(\lVert a\rVert_2, \lVert n\rVert_2, \text{tiny})},
 
 so an all-zero gradient compared with an all-zero estimate counts as agreement, and a
 single tiny component cannot blow the error up the way an element-wise ratio would.
@@ -42,7 +57,7 @@ def relative_error(analytic, numeric, tiny: float = TINY) -> float:
 
 
 def numerical_gradient(f: Callable[[np.ndarray], float], x, h: float = DEFAULT_H) -> np.ndarray:
-    """Central-difference gradient of a scalar function.
+    r"""Central-difference gradient of a scalar function.
 
     Parameters
     ----------
@@ -59,7 +74,7 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x, h: float = DEFAULT_H
 
     Notes
     -----
-    .. math::  \\frac{\\partial f}{\\partial x_i} \\approx \\frac{f(x + h e_i) - f(x - h e_i)}{2h}
+    .. math::  \frac{\partial f}{\partial x_i} \approx \frac{f(x + h e_i) - f(x - h e_i)}{2h}
     """
     x = np.array(x, dtype=np.float64)
     grad = np.empty_like(x)

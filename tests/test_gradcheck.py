@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 from course_lib.gradcheck import (
+    DEFAULT_H,
     DEFAULT_RTOL,
     gradcheck,
     numerical_gradient,
@@ -112,6 +113,58 @@ def test_results_are_truthy_only_when_ok():
     f, grad = SMOOTH["exp"]
     assert bool(gradcheck(f, grad, np.zeros(3))) is True
     assert bool(gradcheck(f, lambda z: 2 * grad(z), np.zeros(3))) is False
+
+
+# -- the choice of the default step (the figures in the module docstring) -------------------
+EPS = np.finfo(np.float64).eps
+H_STAR = (3 * EPS) ** (1 / 3)  # argmin of h^2 |f'''| / 6 + eps |f| / h for a function of order one
+
+# Functions of order one on [-2, 2], each with its first and third derivative.
+ORDER_ONE = {
+    "sin": (np.sin, np.cos, lambda x: -np.cos(x)),
+    "exp": (np.exp, np.exp, np.exp),
+    "tanh": (np.tanh, lambda x: 1 - np.tanh(x) ** 2,
+             lambda x: -2 * (1 - np.tanh(x) ** 2) * (1 - 3 * np.tanh(x) ** 2)),
+    "cubic": (lambda x: x ** 3 + x, lambda x: 3 * x ** 2 + 1, lambda x: 6 + 0 * x),
+}
+
+
+def _central_relative_errors(f, df, x, h):
+    return np.abs((f(x + h) - f(x - h)) / (2 * h) - df(x)) / np.abs(df(x))
+
+
+def test_the_optimal_central_step_is_near_9e_minus_6_and_above_the_default():
+    assert 8.7e-6 < H_STAR < 8.8e-6
+    assert DEFAULT_H < H_STAR
+
+
+@pytest.mark.parametrize("name", sorted(ORDER_ONE))
+def test_the_default_step_is_round_off_dominated_and_far_below_the_tolerance(name):
+    f, df, d3 = ORDER_ONE[name]
+    x = np.random.default_rng(0).uniform(-2, 2, 2000)
+    at_default = _central_relative_errors(f, df, x, DEFAULT_H)
+    truncation = np.abs(d3(x)) * DEFAULT_H ** 2 / 6 / np.abs(df(x))
+    # The measured error is round-off: far above what truncation alone would give ...
+    assert np.median(at_default) > 50 * np.median(truncation)
+    # ... and it falls when h grows towards h*: DEFAULT_H is on the round-off side of the V.
+    assert np.median(_central_relative_errors(f, df, x, H_STAR)) < 0.8 * np.median(at_default)
+    # The docstring's figure: a median near 4e-11, hundreds of times below the tolerance.
+    assert 1e-11 < np.median(at_default) < 1e-10 < DEFAULT_RTOL / 100
+
+
+def test_the_default_step_tolerates_curvature_that_the_optimal_step_does_not():
+    # sin(k x) has |f'''| / |f'| = k^2. Its central difference is k cos(k x) times
+    # sin(k h) / (k h) = 1 - (k h)^2 / 6 + ..., a relative error of (k h)^2 / 6:
+    # 1.7e-9 at DEFAULT_H, 1.3e-7 (above rtol) at H_STAR.
+    k = 100.0
+    x = np.linspace(-1, 1, 9) + 0.013
+    assert gradcheck(lambda z: np.sum(np.sin(k * z)), lambda z: k * np.cos(k * z), x)
+    at_optimum = gradcheck(lambda z: np.sum(np.sin(k * z)), lambda z: k * np.cos(k * z), x, h=H_STAR)
+    assert not at_optimum
+    assert at_optimum.relative_error == pytest.approx((k * H_STAR) ** 2 / 6, rel=1e-2)
+    # The default step has its limit too: (k h)^2 / 6 reaches rtol near k = 775.
+    k = 2000.0
+    assert not gradcheck(lambda z: np.sum(np.sin(k * z)), lambda z: k * np.cos(k * z), x)
 
 
 # -- inputs are never modified --------------------------------------------------------------
