@@ -15,7 +15,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # about each one on every install. Hide only those lines (bash process substitution).
 QUIET_PIP := 2> >(grep -v "^WARNING: Location '" >&2)
 
-.PHONY: lab test build benchmarks clean
+.PHONY: lab test fuzz build benchmarks clean
 
 $(STAMP): requirements-lock.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ test: $(STAMP)
 	$(NO_NETWORK) $(BIN)/course grade solutions --expect full --no-record
 	$(NO_NETWORK) $(BIN)/course grade exercises --expect zero --no-record
 	COURSE_STRICT=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
+
+# The property tests only, with fresh random examples and 10x as many per test as `make test`
+# (profiles in tests/conftest.py). Every falsifying example is a bug: fix it at its root.
+fuzz: $(STAMP)
+	$(NO_NETWORK) $(BIN)/python -m pytest tests --hypothesis-profile=fuzz -n $(PYTEST_WORKERS) --durations=10 -q
 
 build: $(STAMP)
 	$(BIN)/course build

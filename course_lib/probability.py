@@ -579,8 +579,13 @@ def beta_ppf(q: float, a: float, b: float, tol: float = 1e-13) -> float:
     -----
     Newton's method on :math:`F(x) - q` (its derivative is :func:`beta_pdf`), kept inside a
     shrinking bracket :math:`[lo, hi]` and replaced by bisection whenever a step would leave
-    it: :math:`F` is increasing, so this always converges. The tolerance is relative to
-    :math:`x`: for :math:`a < 1` a small quantile can be as small as 1e-45.
+    it: :math:`F` is increasing, so this always converges. It stops once a step (or the
+    bracket) is below ``tol`` times :math:`\\min(x, 1 - x)` plus one float spacing of :math:`x`.
+    The tolerance is relative to the distance to the nearer end because that is what the CDF
+    resolves: near 0 (``a < 1``) a quantile can be as small as 1e-45, and near 1 the digits
+    that carry the probability are those of :math:`1 - x` (with ``b < 1`` the CDF climbs
+    steeply there, so an error of 1e-13 in :math:`x` would move :math:`F` by 1e-10). No
+    float is closer than one spacing, hence the floor.
     """
     if not 0.0 <= q <= 1.0:
         raise ValueError(f"q must be in [0, 1], got {q}")
@@ -591,6 +596,8 @@ def beta_ppf(q: float, a: float, b: float, tol: float = 1e-13) -> float:
     x = min(max(a / (a + b), 1e-6), 1 - 1e-6)
     for _ in range(1100):  # bisection alone needs ~1075 halvings to reach the smallest float
         f = beta_cdf(x, a, b) - q
+        if f == 0.0:  # the exact quantile (of the computed CDF): any further step only moves off it
+            return x
         if f > 0:
             hi = x
         else:
@@ -598,7 +605,8 @@ def beta_ppf(q: float, a: float, b: float, tol: float = 1e-13) -> float:
         density = float(beta_pdf(x, a, b))
         step = x - f / density if density > 0 and np.isfinite(density) else -1.0
         x_new = step if lo < step < hi else 0.5 * (lo + hi)
-        if abs(x_new - x) <= tol * x_new or hi - lo <= tol * hi:  # relative: tiny quantiles exist
+        width = tol * min(x_new, 1.0 - x_new) + math.ulp(x_new)  # see Notes
+        if abs(x_new - x) <= width or hi - lo <= width:
             return x_new
         x = x_new
     return x

@@ -7,8 +7,8 @@ from hypothesis.extra import numpy as hnp
 
 from course_lib import linalg as la
 
-settings.register_profile("linalg", deadline=None, max_examples=60)
-settings.load_profile("linalg")
+# 60 examples per property (10x under `make fuzz`). Never load a profile here: tests/conftest.py owns them.
+EXAMPLES = settings(max_examples=60)
 
 finite = st.floats(-10, 10, allow_nan=False, allow_infinity=False)
 
@@ -32,6 +32,7 @@ def random_spd_with_gap(rng, n, top=5.0):
 
 # -- shapes, broadcasting, layers ----------------------------------------------------
 
+@EXAMPLES
 @given(hnp.mutually_broadcastable_shapes(num_shapes=3))
 def test_broadcast_shape_matches_numpy(shapes):
     assert la.broadcast_shape(*shapes.input_shapes) == np.broadcast_shapes(*shapes.input_shapes)
@@ -45,6 +46,7 @@ def test_broadcast_shape_rejects_incompatible(shapes):
         np.broadcast_shapes(*shapes)
 
 
+@EXAMPLES
 @given(matrices(cols=st.integers(1, 5)))
 def test_center_gives_zero_column_means(X):
     Xc = la.center(X)
@@ -72,6 +74,7 @@ def test_dense_layer_vector_batch_and_torch():
 
 # -- product, determinant, inverse ---------------------------------------------------
 
+@EXAMPLES
 @given(st.integers(1, 5), st.integers(1, 5), st.integers(1, 5), st.randoms(use_true_random=False))
 def test_matmul_by_definition_matches_numpy(m, k, n, rnd):
     rng = np.random.default_rng(rnd.randint(0, 2**32 - 1))
@@ -84,6 +87,7 @@ def test_matmul_by_definition_rejects_bad_shapes():
         la.matmul_by_definition(np.ones((2, 3)), np.ones((2, 3)))
 
 
+@EXAMPLES
 @given(hnp.arrays(np.float64, (2, 2), elements=finite))
 def test_det2x2_is_signed_area_of_image_of_unit_square(A):
     d = la.det2x2(A)
@@ -97,6 +101,7 @@ def test_signed_area_orientation():
     assert la.signed_area(square[::-1]) == -1.0
 
 
+@EXAMPLES
 @given(matrices())
 def test_lu_factorizes(A):
     P, L, U, sign = la.lu(A)
@@ -105,12 +110,14 @@ def test_lu_factorizes(A):
     assert np.isclose(sign, np.linalg.det(P))
 
 
+@EXAMPLES
 @given(matrices())
 def test_det_matches_numpy(A):
     scale = max(1.0, np.abs(A).max()) ** A.shape[0]
     assert np.isclose(la.det(A), np.linalg.det(A), rtol=1e-7, atol=1e-9 * scale)
 
 
+@EXAMPLES
 @given(st.integers(1, 5).flatmap(lambda n: st.tuples(
     hnp.arrays(np.float64, (n, n), elements=finite), hnp.arrays(np.float64, (n, n), elements=finite))))
 def test_det_is_multiplicative(AB):
@@ -125,6 +132,7 @@ def test_det_of_singular_and_permutation():
     assert la.det(np.eye(4)[[1, 0, 2, 3]]) == -1.0
 
 
+@EXAMPLES
 @given(hnp.arrays(np.float64, (2, 2), elements=finite))
 def test_inv2x2_inverts(A):
     assume(abs(np.linalg.det(A)) > 1e-3 and well_conditioned(A))
@@ -132,6 +140,7 @@ def test_inv2x2_inverts(A):
     assert np.allclose(la.inv2x2(A), np.linalg.inv(A), rtol=1e-7, atol=1e-9)
 
 
+@EXAMPLES
 @given(matrices())
 def test_inverse_and_solve(A):
     assume(well_conditioned(A))
@@ -146,6 +155,7 @@ def test_inverse_and_solve(A):
 
 # -- eigenvalues ------------------------------------------------------------------------
 
+@EXAMPLES
 @given(matrices())
 def test_eig_sym_decomposes_symmetric_matrices(M):
     A = (M + M.T) / 2
@@ -172,6 +182,7 @@ def test_power_iteration_on_null_matrix():
     assert lam == 0.0 and np.isclose(np.linalg.norm(v), 1.0)
 
 
+@EXAMPLES
 @given(hnp.arrays(np.float64, (2, 2), elements=finite))
 def test_eig2x2_matches_numpy(A):
     lam, V = la.eig2x2(A)
@@ -207,6 +218,7 @@ def test_flip_signs_is_sign_invariant(shape):
 
 # -- SVD and PCA -------------------------------------------------------------------------
 
+@EXAMPLES
 @given(matrices(cols=st.integers(1, 6)))
 def test_svd_reconstruction_and_eckart_young(A):
     U, s, Vt = np.linalg.svd(A, full_matrices=False)
@@ -226,6 +238,7 @@ def test_rank_k_beats_other_rank_k_matrices():
         assert np.linalg.norm(A - B) >= best
 
 
+@EXAMPLES
 @given(st.integers(2, 40), st.integers(1, 8), st.data())
 def test_pca_properties(N, d, data):
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
@@ -259,6 +272,7 @@ def test_pca_matches_scikit_learn_on_digits():
 
 # -- pictures of the plane ---------------------------------------------------------------
 
+@EXAMPLES
 @given(hnp.arrays(np.float64, (2, 2), elements=st.floats(-2, 2)))
 def test_transform_grid_and_circle(A):
     lines, images = la.transform_grid(A, lim=2.0, n_lines=5)
