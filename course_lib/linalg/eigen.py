@@ -1,0 +1,141 @@
+r"""Eigenvalues and eigenvectors: a deterministic sign for eigenvectors, the symmetric
+eigen-decomposition in descending order, power iteration, and the 2x2 case by its
+characteristic polynomial.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def flip_signs(V: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    r"""Fix the arbitrary sign of each column (eigenvectors, singular vectors, components).
+
+    Parameters
+    ----------
+    V : ndarray, shape (n, k)
+        Columns that are only defined up to sign.
+    reference : ndarray, shape (n, k), optional
+        When given, each column is flipped to point the same way as the reference column
+        (non-negative inner product); otherwise its largest-magnitude entry is made positive.
+
+    Returns
+    -------
+    ndarray, shape (n, k)
+
+    Notes
+    -----
+    If :math:`\mathbf{A}\mathbf{v} = \lambda\mathbf{v}` then also
+    :math:`\mathbf{A}(-\mathbf{v}) = \lambda(-\mathbf{v})`; compare such vectors only
+    after fixing the sign.
+    """
+    V = np.array(V, dtype=np.float64)
+    if reference is None:
+        pick = np.abs(V).argmax(axis=0)
+        s = np.sign(V[pick, np.arange(V.shape[1])])
+    else:
+        s = np.sign(np.sum(V * np.asarray(reference), axis=0))
+    return V * np.where(s == 0, 1.0, s)
+
+
+def eig_sym(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Eigen-decomposition of a symmetric matrix, largest eigenvalue first.
+
+    Parameters
+    ----------
+    A : ndarray, shape (n, n), symmetric
+
+    Returns
+    -------
+    w : ndarray, shape (n,)
+        Eigenvalues in descending order.
+    V : ndarray, shape (n, n)
+        Orthonormal eigenvectors as columns, ``V[:, i]`` belongs to ``w[i]``, signs fixed
+        by :func:`flip_signs`.
+
+    Notes
+    -----
+    Spectral theorem: :math:`\mathbf{A} = \mathbf{V}\boldsymbol\Lambda\mathbf{V}^\top` with
+    :math:`\mathbf{V}^\top\mathbf{V} = \mathbf{I}`, i.e. :math:`\mathbf{A}\mathbf{v}_i =
+    \lambda_i\mathbf{v}_i`. ``np.linalg.eigh`` returns ascending order; we reverse it.
+    """
+    w, V = np.linalg.eigh(np.asarray(A, dtype=np.float64))
+    return w[::-1], flip_signs(V[:, ::-1])
+
+
+def power_iteration(A: np.ndarray, num_iters: int = 1000, tol: float = 1e-13,
+                    seed: int = 0) -> tuple[float, np.ndarray]:
+    r"""Dominant eigenpair of a symmetric matrix by repeated multiplication.
+
+    Parameters
+    ----------
+    A : ndarray, shape (n, n), symmetric
+    num_iters : int
+        Maximum number of iterations.
+    tol : float
+        Stop when the unit vector moves less than this (up to sign).
+    seed : int
+        Seed of the random start vector.
+
+    Returns
+    -------
+    lam : float
+        The eigenvalue of largest magnitude (Rayleigh quotient).
+    v : ndarray, shape (n,)
+        Its unit eigenvector, sign fixed by :func:`flip_signs`.
+
+    Notes
+    -----
+    :math:`\mathbf{v}_{t+1} = \mathbf{A}\mathbf{v}_t / \lVert\mathbf{A}\mathbf{v}_t\rVert_2`,
+    :math:`\lambda = \mathbf{v}^\top\mathbf{A}\mathbf{v}`. The error shrinks like
+    :math:`|\lambda_2/\lambda_1|^t`: fast with a large spectral gap, slow without one.
+    """
+    A = np.asarray(A, dtype=np.float64)
+    v = np.random.default_rng(seed).standard_normal(A.shape[0])
+    v /= np.linalg.norm(v)
+    for _ in range(num_iters):
+        w = A @ v
+        norm = np.linalg.norm(w)
+        if norm == 0.0:  # v is in the null space: every eigenvalue it sees is 0
+            break
+        w /= norm
+        done = min(np.linalg.norm(w - v), np.linalg.norm(w + v)) < tol
+        v = w
+        if done:
+            break
+    return float(v @ A @ v), flip_signs(v[:, None])[:, 0]
+
+
+def eig2x2(A: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    r"""Eigenvalues of a 2x2 matrix from its characteristic polynomial, and real eigenvectors.
+
+    Parameters
+    ----------
+    A : ndarray, shape (2, 2)
+
+    Returns
+    -------
+    lam : ndarray, shape (2,), complex
+        Eigenvalues, the one with the larger real part (then the ``+`` root) first.
+    V : ndarray, shape (2, 2) or None
+        Unit eigenvectors as columns when the eigenvalues are real, else ``None``. A
+        defective matrix (a shear) gets the same direction twice.
+
+    Notes
+    -----
+    :math:`\det(\mathbf{A}-\lambda\mathbf{I}) = \lambda^2 - \tau\lambda + \delta = 0` with
+    :math:`\tau = \operatorname{tr}\mathbf{A}`, :math:`\delta = \det\mathbf{A}`, so
+    :math:`\lambda = \tau/2 \pm \sqrt{\tau^2/4 - \delta}`; complex when the discriminant
+    is negative (the map rotates every direction). For :math:`\lambda` an eigenvector is
+    :math:`(b, \lambda - a)` (or :math:`(\lambda - d, c)` when :math:`b = 0`).
+    """
+    (a, b), (c, d) = np.asarray(A, dtype=np.float64)
+    tau, delta = a + d, a * d - b * c
+    disc = tau * tau / 4 - delta
+    root = np.sqrt(complex(disc))
+    lam = np.array([tau / 2 + root, tau / 2 - root])
+    if disc < 0:
+        return lam, None
+    if abs(b) <= 1e-12 and abs(c) <= 1e-12:  # diagonal: the axes themselves, larger first
+        return lam, np.eye(2) if a >= d else np.eye(2)[:, ::-1]
+    cols = [np.array([b, l - a]) if abs(b) >= abs(c) else np.array([l - d, c]) for l in lam.real]
+    return lam, np.column_stack([v / np.linalg.norm(v) for v in cols])
