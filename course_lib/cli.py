@@ -6,7 +6,10 @@
     course record PATH...               run a chapter or solution notebook and store the outputs
                                         of its ``# NBVAL_CHECK_OUTPUT`` cells (maintainers)
 
-Wrong use prints one line on stderr and exits with status 2; never a traceback.
+Every command first says on stderr which course folder it works on (the current directory
+when it holds ``chapters/``, else the nearest parent that does, else the checkout the package
+was installed from; ``COURSE_ROOT`` overrides all). Wrong use prints one line on stderr and
+exits with status 2; never a traceback.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from course_lib.course import UnknownChapter, chapter, course_root
+from course_lib.course import UnknownChapter, chapter, course_root, locate_course_root
 
 
 class UsageError(Exception):
@@ -168,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(ns, "run", None):
         p.print_help()
         return 2
+    root, why = locate_course_root()
+    print(f"course folder: {root} ({why})", file=sys.stderr, flush=True)
     try:
         return ns.run(ns)
     except (UsageError, NotebookError, AuthoringError, UnknownChapter) as exc:

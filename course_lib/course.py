@@ -63,15 +63,41 @@ def chapter(key: str | int) -> Chapter:
     raise UnknownChapter(f"unknown chapter {text!r} (chapters are {known})")
 
 
-def course_root() -> Path:
-    """The folder holding chapters/, exercises/ and solutions/.
+def is_course_folder(path: Path) -> bool:
+    """Whether ``path`` looks like the course: it holds a ``chapters/`` folder."""
+    return (Path(path) / "chapters").is_dir()
 
-    ``COURSE_ROOT`` wins; otherwise the checkout this package was installed from
-    (an editable install), otherwise the current directory.
+
+def locate_course_root(cwd: Path | None = None) -> tuple[Path, str]:
+    """The folder holding chapters/, exercises/ and solutions/, and why it was chosen.
+
+    In order: ``COURSE_ROOT`` when set; the current directory when it holds ``chapters/``;
+    the nearest parent of it that does (so ``course`` works from ``exercises/`` too); the
+    checkout this package was installed from (an editable install); the current directory.
+    Where the command is run wins over where the package was installed: a ``.venv`` made in
+    another checkout must not grade that checkout's files.
+
+    Returns
+    -------
+    root : Path
+    reason : str
+        A few words for the learner, e.g. ``"the current directory"``.
     """
     if os.environ.get("COURSE_ROOT"):
-        return Path(os.environ["COURSE_ROOT"]).resolve()
-    here = Path(__file__).resolve().parent.parent
-    if (here / "chapters").is_dir():
-        return here
-    return Path.cwd().resolve()
+        return Path(os.environ["COURSE_ROOT"]).resolve(), "COURSE_ROOT"
+    here = Path.cwd() if cwd is None else Path(cwd)
+    here = here.resolve()
+    if is_course_folder(here):
+        return here, "the current directory"
+    for parent in here.parents:
+        if is_course_folder(parent):
+            return parent, "a parent of the current directory"
+    installed = Path(__file__).resolve().parent.parent
+    if is_course_folder(installed):
+        return installed, "where course_lib is installed (no chapters/ in or above the current directory)"
+    return here, "the current directory (no chapters/ found)"
+
+
+def course_root() -> Path:
+    """The folder holding chapters/, exercises/ and solutions/ (see :func:`locate_course_root`)."""
+    return locate_course_root()[0]

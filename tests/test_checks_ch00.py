@@ -39,6 +39,13 @@ def _normalize_loop(x):
     return np.array([v / length for v in x])
 
 
+def _mean_loop_from_one(x):
+    total = 0.0
+    for i in range(1, len(x)):  # the slip: starts at 1
+        total += x[i]
+    return total / len(x)
+
+
 def _normalize_in_place(x):
     x /= np.linalg.norm(x)
     return x
@@ -53,6 +60,8 @@ QUESTIONS = {
             "1/N": lambda x: np.sum(x),
             "N - 1": lambda x: np.sum(x) / (len(x) - 1) if len(x) > 1 else np.sum(x) / 0.5,
             "Floor division": lambda x: np.sum(x) // len(x),
+            "left out the FIRST entry": _mean_loop_from_one,
+            "left out the LAST entry": lambda x: sum(x[i] for i in range(len(x) - 1)) / len(x),
         },
     ),
     "00.dot": dict(
@@ -64,6 +73,7 @@ QUESTIONS = {
             "outer product": np.outer,
             "multiplied the sums": lambda x, y: np.sum(x) * np.sum(y),
             "averaged": lambda x, y: np.mean(x * y),
+            "left out the LAST entry": lambda x, y: sum(x[i] * y[i] for i in range(len(x) - 1)),
         },
     ),
     "00.numerical_derivative": dict(
@@ -76,6 +86,7 @@ QUESTIONS = {
             "factor 2": lambda f, x, h: (f(x + h) - f(x - h)) / h,
             "precedence": lambda f, x, h: (f(x + h) - f(x - h)) / 2 * h,
             "step h": lambda f, x, h: (f(x + 1e-6) - f(x - 1e-6)) / 2e-6,
+            "worked example": lambda f, x, h: 1.0,  # cos 0, the text's example, whatever the input
         },
     ),
     "00.normalize": dict(

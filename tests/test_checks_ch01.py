@@ -37,6 +37,22 @@ def power_iteration_plain(A, num_iters):
     return v @ A @ v, v
 
 
+def power_iteration_norm(A, num_iters):
+    """The |lambda| slip: the length of A v instead of the Rayleigh quotient v^T A v."""
+    v = np.ones(A.shape[0]) + np.arange(A.shape[0])
+    lam = 0.0
+    for _ in range(num_iters):
+        w = A @ v
+        lam = np.linalg.norm(w)
+        v = w / lam
+    return lam, v
+
+
+def power_iteration_list(A, num_iters):
+    lam, v = la.power_iteration(A, num_iters)
+    return [lam, v]  # "return lam, v" as a list: the same pair
+
+
 def svd_sum_of_outer_products(A, k):
     U, s, Vt = np.linalg.svd(A)
     return sum(s[i] * np.outer(U[:, i], Vt[i]) for i in range(k))
@@ -69,8 +85,8 @@ CORRECT = {
     "01.det2x2": (la.det2x2, [np.linalg.det, lambda A: A[0, 0] * A[1, 1] - A[0, 1] * A[1, 0]],
                   lambda A: 1.0),
     "01.inverse2x2": (la.inv2x2, [np.linalg.inv, la.inverse], lambda A: np.eye(2)),
-    "01.eig_symmetric": (la.eig_sym, [eig_via_eigh], lambda A: (np.ones(3), np.eye(3))),
-    "01.power_iteration": (lambda A, n: la.power_iteration(A, n), [power_iteration_plain],
+    "01.eig_symmetric": (la.eig_sym, [eig_via_eigh, lambda A: list(la.eig_sym(A))], lambda A: (np.ones(3), np.eye(3))),
+    "01.power_iteration": (lambda A, n: la.power_iteration(A, n), [power_iteration_plain, power_iteration_list],
                            lambda A, n: (5.0, np.ones(A.shape[0]) / np.sqrt(A.shape[0]))),
     "01.svd_rank_k": (la.rank_k_approx, [svd_sum_of_outer_products], lambda A, k: np.zeros((6, 4))),
     "01.explained_variance_ratio": (lambda X, k: la.pca(X, k).explained_variance_ratio, [evr_via_covariance],
@@ -113,12 +129,14 @@ WRONG = {
         (lambda A: (np.linalg.eigh(A)[0][::-1], np.linalg.eigh(A)[1]), "Reorder"),
         (lambda A: (la.eig_sym(A)[0], la.eig_sym(A)[1].T), "COLUMNS"),
         (lambda A: (la.eig_sym(A)[0], 2 * la.eig_sym(A)[1]), "length 1"),
-        (lambda A: la.eig_sym(A)[0], "two results"),
+        (lambda A: la.eig_sym(A)[0], "2 results"),
     ],
     "01.power_iteration": [
         (lambda A, n: (la.eig_sym(A)[0][0], np.linalg.matrix_power(A, 20) @ np.ones(len(A))), "Normalize"),
-        (lambda A, n: (la.eig_sym(A)[0][-1], la.eig_sym(A)[1][:, 0]), "smallest"),
-        (lambda A, n: la.power_iteration(A, n)[0], "two results"),
+        (lambda A, n: (la.eig_sym(A)[0][0], la.eig_sym(A)[1][:, 0]), "other end of the spectrum"),
+        (lambda A, n: la.power_iteration(A, n)[0], "2 results"),
+        (power_iteration_norm, "NEGATIVE"),
+        (lambda A, n: (abs(la.power_iteration(A, n)[0]), la.power_iteration(A, n)[1]), "NEGATIVE"),
     ],
     "01.svd_rank_k": [
         (lambda A, k: _svd(A)[0][:, :k] @ _svd(A)[2][:k], "singular values"),
@@ -165,6 +183,20 @@ def test_mutating_the_input_is_reported():
 
     result = run_check("01.broadcast_center", center_in_place)
     assert result.status == "failed" and "in place" in result.message
+
+
+def test_power_iteration_returning_the_absolute_eigenvalue_always_fails(monkeypatch):
+    """Every run has matrices with a negative dominant eigenvalue, so |lambda| never passes by luck."""
+    for seed in range(40):
+        monkeypatch.setenv("COURSE_SEED", str(seed))
+        result = run_check("01.power_iteration", power_iteration_norm)
+        assert result.status == "failed" and "NEGATIVE" in result.hint, (seed, str(result))
+
+
+def test_a_copied_worked_example_is_named():
+    example = la.inv2x2(np.array([[2.0, 1.0], [5.0, 3.0]]))
+    result = run_check("01.inverse2x2", lambda A: example.copy())
+    assert result.status == "failed" and "worked example" in result.hint, str(result)
 
 
 globals().update(contract_tests("01", CORRECT, WRONG, seeds=SEEDS, wrong_seeds=SEEDS[:3]))

@@ -275,6 +275,13 @@ def _eig_complex(P):
     return v / v.sum()
 
 
+def confusion_fancy_index(y_true, y_pred, k):
+    """The slip: a fancy-indexed += adds 1 once per distinct pair, however often it repeats."""
+    C = np.zeros((k, k), dtype=int)
+    C[y_true, y_pred] += 1
+    return C
+
+
 QUESTIONS = {
     "03.expectation_variance": dict(
         reference=lambda x, p: (pr.expectation(x, p), pr.variance(x, p)),
@@ -287,7 +294,7 @@ QUESTIONS = {
             "no division by the number": lambda x, p: (x @ p / len(x), pr.variance(x, p)),
             "squared mean": lambda x, p: (x @ p, p @ x**2),
             "standard deviation": lambda x, p: (x @ p, np.sqrt(pr.variance(x, p))),
-            "End the function": lambda x, p: x @ p,
+            "Return all of them": lambda x, p: x @ p,
         },
     ),
     "03.softmax": dict(
@@ -328,6 +335,8 @@ QUESTIONS = {
             "nats": entropy_bits,
             "minus sign": entropy_no_minus,
             "do not average": entropy_mean,
+            "BATCH axis": lambda p: entropy_masked(p).sum(),
+            "axis 0": lambda p: -np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0), axis=0),
         },
     ),
     "03.cross_entropy": dict(
@@ -392,7 +401,7 @@ QUESTIONS = {
             "swapped": lambda a, b, f: (a + len(f) - sum(f), b + sum(f)),
             "TAILS": lambda a, b, f: (a + sum(f), b + len(f)),
             "pseudo-counts": lambda a, b, f: (sum(f), len(f) - sum(f)),
-            "End the function": lambda a, b, f: a + sum(f),
+            "Return all of them": lambda a, b, f: a + sum(f),
         },
     ),
     "03.stationary_distribution": dict(
@@ -417,11 +426,13 @@ QUESTIONS = {
             "transposed": lambda t, p, k: confusion_loop(t, p, k).T,
             "do not divide by N": lambda t, p, k: confusion_loop(t, p, k) / len(t),
             "absent": lambda t, p, k: confusion_loop(t, p, int(max(t.max(), p.max())) + 1),
+            "np.add.at": confusion_fancy_index,
         },
     ),
     "03.precision_recall_f1": dict(
         reference=lambda t, p: tuple(metrics.precision_recall_f1(t, p, average="binary")),
-        correct=[prf_counts, prf_sklearn],
+        correct=[prf_counts, prf_sklearn, lambda t, p: list(prf_counts(t, p)),
+                 lambda t, p: np.array(prf_counts(t, p))],  # any sequence of three numbers
         hard_coded=lambda t, p: (0.8, 0.7, 0.75),
         wrong={
             "swapped": lambda t, p: (prf_counts(t, p)[1], prf_counts(t, p)[0], prf_counts(t, p)[2]),
@@ -431,6 +442,12 @@ QUESTIONS = {
         },
     ),
 }
+
+
+def test_a_copied_worked_example_is_named():
+    weather = pr.stationary_distribution(np.array([[0.7, 0.2, 0.1], [0.3, 0.4, 0.3], [0.2, 0.4, 0.4]]))
+    result = run_check("03.stationary_distribution", lambda P: weather.copy())
+    assert result.status == "failed" and "worked example" in result.hint, str(result)
 
 
 def test_overflowing_softmax_is_told_why_not_just_nan():

@@ -127,6 +127,12 @@ CORRECT = {
     "04.relu_interpolation": (ap.relu_knot_weights, [relu_knots_loop], lambda xs, ys: np.zeros(5)),
 }
 
+def relu_knots_equal_spacing(xs, ys):
+    """The slip: one knot spacing for every segment."""
+    s = np.diff(ys) / (xs[1] - xs[0])
+    return np.diff(s, prepend=0.0)
+
+
 # question id -> [(wrong answer, a distinctive word of the hint it must get)]
 WRONG = {
     "04.neuron": [
@@ -191,12 +197,14 @@ WRONG = {
         (lambda W1, b1, W2, b2: (W1 @ W2, W2 @ b1 + b2), "RIGHT"),
         (lambda W1, b1, W2, b2: (W2 @ W1, b1 + b2), "passes through"),
         (lambda W1, b1, W2, b2: (W2 @ W1, b2), "does not vanish"),
-        (lambda W1, b1, W2, b2: W2 @ W1, "two results"),
+        (lambda W1, b1, W2, b2: W2 @ W1, "2 results"),
     ],
     "04.relu_interpolation": [
         (lambda xs, ys: np.diff(ys) / np.diff(xs), "CHANGES"),
         (lambda xs, ys: np.diff(np.diff(ys), prepend=0.0), "rise over run"),
         (lambda xs, ys: np.diff(np.diff(ys) / np.diff(xs)), "first hinge"),
+        (relu_knots_equal_spacing, "not equally spaced"),
+        (lambda xs, ys: ap.relu_knot_weights(np.linspace(xs[0], xs[-1], len(xs)), ys), "not equally spaced"),
     ],
 }
 
@@ -221,6 +229,23 @@ def test_an_answer_that_is_right_only_for_small_inputs_fails_on_large_ones(monke
 
     result = run_check("04.sigmoid", clipped)
     assert result.status == "failed"
+
+
+def test_assuming_equally_spaced_knots_always_fails(monkeypatch):
+    """The uneven knots are in every run (never replaced by an even grid)."""
+    for seed in range(60):
+        monkeypatch.setenv("COURSE_SEED", str(seed))
+        result = run_check("04.relu_interpolation", relu_knots_equal_spacing)
+        assert result.status == "failed" and "not equally spaced" in result.hint, (seed, str(result))
+
+
+def test_collapse_accepts_any_pair(monkeypatch):
+    """"Return W, b": a tuple, a list, or any length-2 sequence is the same pair."""
+    monkeypatch.setenv("COURSE_SEED", "3")
+    for wrap in (tuple, list):
+        result = run_check("04.linear_stack_collapse",
+                           lambda W1, b1, W2, b2: wrap(ap.collapse_linear_layers([(W1, b1), (W2, b2)])))
+        assert result.status == "passed", str(result)
 
 
 def test_mutating_the_input_is_reported():

@@ -10,6 +10,14 @@ SEEDS = [1, 2, 3, 4, 5, 6, 7, 8]
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # some wrong answers divide by zero
 
 
+def dropout_own_mask(x, p, u, training):
+    """The slip: a fresh random mask instead of the u the check gives."""
+    if not training:
+        return x
+    keep = np.random.default_rng(0).random(x.shape) >= p
+    return x * keep / (1 - p)
+
+
 # -- references, in the learner's signatures ------------------------------------------------------------
 def bn_backward(dout, x, gamma, eps):
     _, cache = R.batchnorm_forward(x, gamma, np.zeros_like(gamma), eps)
@@ -51,7 +59,10 @@ CORRECT = {
     "07.l2_penalty": (lambda w, lam: (R.l2_penalty(w, lam), R.l2_grad(w, lam)),
                       [lambda w, lam: (0.5 * lam * float(np.linalg.norm(w) ** 2), lam * w)],
                       lambda w, lam: (1.0, w)),
-    "07.l1_subgradient": (R.l1_grad, [lambda w, lam: lam * np.where(w > 0, 1.0, np.where(w < 0, -1.0, 0.0))],
+    "07.l1_subgradient": (R.l1_grad, [lambda w, lam: lam * np.where(w > 0, 1.0, np.where(w < 0, -1.0, 0.0)),
+                                      # any value in the subdifferential [-lam, lam] at w = 0 is right
+                                      lambda w, lam: lam * np.where(w >= 0, 1.0, -1.0),
+                                      lambda w, lam: lam * np.where(w == 0, -0.3, np.sign(w))],
                           lambda w, lam: np.ones_like(w)),
     "07.soft_threshold": (R.soft_threshold, [lambda x, t: np.where(x > t, x - t, np.where(x < -t, x + t, 0.0)),
                                              lambda x, t: x - np.clip(x, -t, t)],
@@ -99,7 +110,7 @@ WRONG = {
         (lambda w, lam: lam * w / np.abs(w), "np.sign"),
         (lambda w, lam: lam * w, "L2 gradient"),
         (lambda w, lam: np.sign(w), "Scale by lam"),
-        (lambda w, lam: lam * np.where(w >= 0, 1.0, -1.0), "At w = 0"),
+        (lambda w, lam: lam * np.where(w == 0, 2.0, np.sign(w)), "subdifferential"),
     ],
     "07.soft_threshold": [
         (lambda x, t: x * (np.abs(x) > t), "hard thresholding"),
@@ -118,6 +129,8 @@ WRONG = {
         (lambda x, p, u, training: x * (u < p) / (1 - p) if training else x, "u < p"),
         (lambda x, p, u, training: x * (u >= p) / (1 - p) if training else x * (1 - p), "identity"),
         (lambda x, p, u, training: x * (u >= p) / (1 - p), "nothing is dropped"),
+        (lambda x, p, u, training: x / (1 - p) if training else x, "dropped none"),
+        (dropout_own_mask, "mask u"),
     ],
     "07.batchnorm_forward": [
         (lambda x, g, b, eps: g * (x - x.mean(0)) / np.sqrt(x.var(0, ddof=1) + eps) + b, "biased"),

@@ -1,5 +1,6 @@
 """The `course` command: wrong use is one clear line and a non-zero exit, never a traceback;
-grading never writes to the learner's file; progress reflects the last grading."""
+grading never writes to the learner's file; progress reflects the last grading; the course
+folder is the one the command is run in, and the command says which it uses."""
 from __future__ import annotations
 
 import json
@@ -13,6 +14,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from course_lib.authoring import KERNELSPEC
 from course_lib.cli import main
+from course_lib.course import locate_course_root
 from course_lib.grading.report import progress_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,10 +32,13 @@ def run_course(*args, cwd=ROOT, env=None):
     (["grade", "tests"], "holds no course notebooks"),
     (["record", "exercises/01_linear_algebra.ipynb"], "never a learner's exercises"),
 ])
-def test_wrong_use_is_one_clear_line(args, message, capsys):
+def test_wrong_use_is_one_clear_line(args, message, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
     assert main(args) == 2
-    err = capsys.readouterr().err
-    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[0].startswith("course folder: ")  # every command first says where it works
+    err = "\n".join(lines[1:])
+    assert message in err and len(lines) == 2 and "Traceback" not in err
 
 
 @pytest.mark.parametrize("content, message", [
@@ -60,6 +65,35 @@ def test_entry_points_exist():
     assert proc.returncode == 0 and "grade" in proc.stdout
     course = Path(sys.executable).with_name("course")
     assert course.exists(), "the console script `course` is installed with the package"
+
+
+# -- which course folder ------------------------------------------------------------------------
+def test_the_current_directory_wins_over_the_install_location(tmp_path, monkeypatch):
+    """A .venv made in another checkout must not grade that checkout's files."""
+    monkeypatch.delenv("COURSE_ROOT", raising=False)
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "exercises").mkdir()
+    assert locate_course_root(tmp_path) == (tmp_path.resolve(), "the current directory")
+    # From a folder inside the course, the nearest parent with chapters/.
+    assert locate_course_root(tmp_path / "exercises") == (tmp_path.resolve(), "a parent of the current directory")
+    # Outside any course: the checkout this package was installed from.
+    outside = tmp_path / "elsewhere"
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "chapters").rmdir()
+    root, why = locate_course_root(outside)
+    assert root == ROOT and "installed" in why
+    monkeypatch.setenv("COURSE_ROOT", str(outside))
+    assert locate_course_root(tmp_path) == (outside.resolve(), "COURSE_ROOT")
+
+
+def test_the_command_uses_and_names_the_folder_it_is_run_in(tmp_path):
+    (tmp_path / "chapters").mkdir()
+    env = {k: v for k, v in __import__("os").environ.items() if k != "COURSE_ROOT"}
+    proc = run_course("grade", "01", "--no-record", cwd=tmp_path, env=env)
+    assert f"course folder: {tmp_path.resolve()} (the current directory)" in proc.stderr
+    # Chapter 01 resolves to THIS folder's exercises (absent here), not the installed checkout's.
+    assert proc.returncode == 2 and str(tmp_path.resolve() / "exercises") in proc.stderr, proc.stderr
+    assert str(ROOT / "exercises") not in proc.stderr
 
 
 def _learner_notebook(path: Path, body: str) -> None:

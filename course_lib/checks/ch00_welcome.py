@@ -104,6 +104,14 @@ def normalize(x) -> np.ndarray:
 _FLOOR_HINT = "Floor division `//` rounds down: use `/` so the result keeps its fractional part."
 _SUM_HINT = "You returned the sum: the mean also divides by the number of entries, a missing 1/N."
 _CENTRAL = "the central difference steps both ways: (f(x+h) - f(x-h)) / (2h)."
+_SKIPPED = ("Your loop left out the {} entry: `for i in range({})` visits only N - 1 of them; `range(len(x))` "
+            "(or no loop: np.sum) visits all N.")
+
+
+def _skipped_entry(total) -> dict:
+    """The off-by-one loops of a sum: ``total(sl)`` is the sum over the entries ``sl`` keeps."""
+    return {_SKIPPED.format("FIRST", "1, N"): total(slice(1, None)),
+            _SKIPPED.format("LAST", "N - 1"): total(slice(None, -1))}
 
 
 class _Function:
@@ -147,6 +155,7 @@ def _mean_case(t: Tester, n: int, integers: bool = False):
         _SUM_HINT: x.sum(),
         _FLOOR_HINT: x.sum() // n,
         "You divided by N - 1; the mean divides the sum by N, the number of entries.": x.sum() / (n - 1),
+        **_skipped_entry(lambda sl: x[sl].sum() / n),
     }
 
 
@@ -165,6 +174,7 @@ def _dot_case(t: Tester, n: int):
     return {"x": x, "y": y}, dot(x, y), {
         "You multiplied the sums; the inner product adds up the products x_i y_i instead.": x.sum() * y.sum(),
         "You averaged the products; the inner product adds them up without dividing by n.": np.mean(x * y),
+        **_skipped_entry(lambda sl: np.sum(x[sl] * y[sl])),
     }
 
 
@@ -225,7 +235,8 @@ def _derivative_case(t: Tester, kind: str):
     return {"f": f, "x": x, "h": h}, expected, mistakes
 
 
-@question("00.numerical_derivative", title="Central-difference derivative")
+@question("00.numerical_derivative", title="Central-difference derivative",
+          examples={"numerical_derivative(np.sin, 0.0, 1e-5)": lambda: central_difference(np.sin, 0.0, 1e-5)})
 def _check_numerical_derivative(t: Tester):
     for kind in ["quadratic", "sin", "exp"]:
         case, expected, mistakes = _unambiguous(lambda: _derivative_case(t, kind), rtol=1e-7, atol=1e-8)

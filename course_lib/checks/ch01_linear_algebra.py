@@ -34,14 +34,6 @@ def _call(t: Tester, *args, on_shape_error: str | None = None):
         raise
 
 
-def _pair(t: Tester, got, names: str, case: dict):
-    """The learner's two return values, or a clear failure."""
-    if not isinstance(got, (tuple, list)) or len(got) != 2:
-        t.fail(f"Expected two results ({names}), but got {type(got).__name__}.",
-               hint=f"End the function with `return {names}`.", case=case)
-    return got
-
-
 def _align(got, ref: np.ndarray):
     """Flip the sign of each column of ``got`` to agree with ``ref`` (a vector is one column)."""
     if not (isinstance(got, np.ndarray) and got.shape == ref.shape and got.dtype.kind in "fiu" and got.size):
@@ -74,17 +66,17 @@ def _with_singular_values(t: Tester, m: int, n: int) -> np.ndarray:
     return (U * s) @ V.T
 
 
-def _symmetric(t: Tester, n: int, dominant: bool = False):
+def _symmetric(t: Tester, n: int, dominant: int = 0):
     """A random symmetric matrix with well separated eigenvalues (some negative).
 
-    With ``dominant`` the largest eigenvalue is positive and at least twice as large in
-    magnitude as every other, so power iteration converges fast.
+    With ``dominant`` = +1 or -1 the eigenvalue of largest magnitude has that sign and is at
+    least 2.5 times as large in magnitude as every other, so power iteration converges fast.
     """
     Q, _ = np.linalg.qr(t.rng.standard_normal((n, n)))
     lam = t.rng.permutation(np.arange(n) - n / 3) * 0.7 + t.rng.uniform(-0.2, 0.2, n)
     if dominant:
-        top = t.rng.uniform(3.0, 8.0)
-        lam = np.concatenate([[top], lam[1:] / max(1.0, np.abs(lam[1:]).max(initial=1.0)) * top / 2.5])
+        top = dominant * t.rng.uniform(3.0, 8.0)
+        lam = np.concatenate([[top], lam[1:] / max(1.0, np.abs(lam[1:]).max(initial=1.0)) * abs(top) / 2.5])
     return Q @ np.diag(lam) @ Q.T
 
 
@@ -196,7 +188,9 @@ def _check_det2x2(t: Tester):
         })
 
 
-@question("01.inverse2x2", title="Inverse of a 2x2 matrix")
+@question("01.inverse2x2", title="Inverse of a 2x2 matrix",
+          examples={"inv2x2(M) of the chapter's M = [[2, 1], [5, 3]]":
+                    lambda: la.inv2x2(np.array([[2.0, 1.0], [5.0, 3.0]]))})
 def _check_inverse2x2(t: Tester):
     cases = []
     while len(cases) < 3:
@@ -233,7 +227,7 @@ def _check_eig_symmetric(t: Tester):
     for n in [3, 1, 2, int(t.rng.integers(4, 7))]:
         A = _symmetric(t, n)
         case = {"A": A}
-        w, V = _pair(t, t.call(A), "w, V", case)
+        w, V = t.parts(t.call(A), ("w", "V"), case=case)
         ref_w, ref_V = la.eig_sym(A)
         t.expect_close(w, ref_w, case=case, what="Eigenvalues", mistakes={
             "np.linalg.eigh returns the eigenvalues in ASCENDING order; the question asks for the largest "
@@ -252,25 +246,40 @@ def _check_eig_symmetric(t: Tester):
         })
 
 
+_ABS_LAMBDA_HINT = (
+    "The dominant eigenvalue here is NEGATIVE and your answer is its absolute value. The length "
+    "||A v|| (a norm) loses the sign; the Rayleigh quotient v^T A v keeps it (A v = lambda v with lambda < 0 "
+    "points v the other way, so v flips at every step: compare directions up to sign, not values).")
+
+
 @question("01.power_iteration", title="Dominant eigenpair by power iteration")
 def _check_power_iteration(t: Tester):
-    for n in [3, 1, int(t.rng.integers(4, 9)), 20]:
-        A = _symmetric(t, n, dominant=True)
+    # Every run has matrices whose dominant eigenvalue is negative (the 1x1 one too), so an
+    # answer that returns |lambda| (a norm) always fails; the positive cases catch the opposite slip.
+    for n, sign in [(3, -1), (1, -1), (int(t.rng.integers(4, 9)), 1), (20, -1), (5, 1)]:
+        A = _symmetric(t, n, dominant=sign)
         case = {"A": A, "num_iters": 200}
-        lam, v = _pair(t, t.call(A, 200), "lam, v", case)
+        lam, v = t.parts(t.call(A, 200), ("lam", "v"), case=case)
         ref_w, ref_V = la.eig_sym(A)
+        top = int(np.argmax(np.abs(ref_w)))  # the eigenvalue of largest magnitude, of either sign
         if isinstance(v, np.ndarray) and v.shape == (n,) and np.isrealobj(v) and np.all(np.isfinite(v)):
             t.expect(np.isclose(np.linalg.norm(v), 1.0, rtol=1e-6), "Your vector v does not have length 1 "
                      f"(its norm is {np.linalg.norm(v):.4g}).", case=case,
                      hint="Normalize after every multiplication, v = w / ||w||: without it the length grows "
                           "like lambda^t and may overflow.")
-        t.expect_close(lam, ref_w[0], case=case, what="Eigenvalue", rtol=1e-6, mistakes={
-            "That is the smallest eigenvalue; power iteration converges to the one of largest magnitude.":
-                ref_w[-1],
-        })
-        _expect_up_to_sign(t, v, ref_V[:, 0], case=case, rtol=1e-5, atol=1e-7, what="Eigenvector", mistakes={
-            "That is the eigenvector of the smallest eigenvalue; power iteration converges to the one of "
-            "largest magnitude.": ref_V[:, -1]})
+        others = [i for i in range(n) if i != top]
+        lam_mistakes = {_ABS_LAMBDA_HINT: abs(ref_w[top])}
+        vec_mistakes = {}
+        if others:
+            # The other end of the spectrum: the eigenvalue furthest from the dominant one.
+            far = max(others, key=lambda i: abs(ref_w[i] - ref_w[top]))
+            lam_mistakes["That is the eigenvalue at the other end of the spectrum; power iteration converges to "
+                         "the one of largest MAGNITUDE."] = ref_w[far]
+            vec_mistakes["That is the eigenvector of the eigenvalue at the other end of the spectrum; power "
+                         "iteration converges to the one of largest magnitude."] = ref_V[:, far]
+        t.expect_close(lam, ref_w[top], case=case, what="Eigenvalue", rtol=1e-6, mistakes=lam_mistakes)
+        _expect_up_to_sign(t, v, ref_V[:, top], case=case, rtol=1e-5, atol=1e-7, what="Eigenvector",
+                           mistakes=vec_mistakes)
 
 
 # -- 6. SVD -------------------------------------------------------------------------------------

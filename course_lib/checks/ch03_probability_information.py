@@ -39,9 +39,7 @@ def _call(t: Tester, *args, on_error: str | None = None):
 
 def _numbers(t: Tester, got, count: int, names: str, case: dict) -> np.ndarray:
     """The learner's ``count`` returned numbers as a float array, or a clear failure."""
-    if not isinstance(got, (tuple, list)) or len(got) != count:
-        t.fail(f"Expected {count} results ({names}), but got {type(got).__name__}.",
-               hint=f"End the function with `return {names}`.", case=case)
+    got = t.parts(got, tuple(n.strip() for n in names.split(",")), case=case)
     try:
         values = np.array([np.asarray(v, dtype=np.float64).reshape(()) for v in got])
     except (TypeError, ValueError):
@@ -223,6 +221,14 @@ def _check_entropy(t: Tester):
         mistakes = _information_mistakes(h)
         mistakes["Entropy is H(p) = -sum_k p_k log p_k: the minus sign makes it >= 0."] = -h
         mistakes["Sum over the outcomes, do not average: H(p) = -sum_k p_k log p_k."] = h / p.shape[-1]
+        if p.ndim == 2:
+            terms = -np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
+            mistakes["You also summed over the BATCH axis: each row is its own distribution and gets its own "
+                     "entropy, so sum over the last axis only, `axis=-1`, and return one value per row."] = h.sum()
+            mistakes["You summed over axis 0, the batch: each row is a distribution, so sum over the outcomes "
+                     "of each row, `axis=-1`, one entropy per row."] = terms.sum(axis=0)
+            mistakes["You averaged over the batch: return one entropy per row (sum over `axis=-1` only)."] = \
+                h.mean()
         t.expect_close(got, h, case=case, mistakes=mistakes)
 
 
@@ -416,7 +422,12 @@ def _transition_matrix(t: Tester, n: int, sparse: bool = False) -> np.ndarray:
     return P
 
 
-@question("03.stationary_distribution", title="Stationary distribution of a Markov chain (left eigenvector)")
+_WEATHER = np.array([[0.7, 0.2, 0.1], [0.3, 0.4, 0.3], [0.2, 0.4, 0.4]])  # chapter 03's worked example
+
+
+@question("03.stationary_distribution", title="Stationary distribution of a Markov chain (left eigenvector)",
+          examples={"stationary_distribution(P) of the chapter's weather chain":
+                    lambda: pr.stationary_distribution(_WEATHER)})
 def _check_stationary_distribution(t: Tester):
     for n, sparse in [(3, False), (2, False), (5, True), (int(t.rng.integers(4, 9)), False), (6, True)]:
         P = _transition_matrix(t, n, sparse)
@@ -473,7 +484,12 @@ def _check_confusion_matrix(t: Tester):
             t.fail(f"Shape {got.shape}, expected {C.shape}.", case=case,
                    hint="Make the matrix num_classes x num_classes: a class may be absent from both arrays and "
                         "still gets its (all-zero) row and column.")
+        once = np.zeros((k, k))
+        once[y_true, y_pred] += 1  # the slip itself: repeated (true, predicted) pairs are written, not added
         t.expect_close(got, C, case=case, mistakes={
+            "`C[y_true, y_pred] += 1` counts each (true, predicted) pair only ONCE: with fancy indexing, "
+            "repeated index pairs are assigned, not accumulated. Use `np.add.at(C, (y_true, y_pred), 1)`, "
+            "a loop over the examples, or np.bincount(y_true * K + y_pred, minlength=K * K).reshape(K, K).": once,
             "Rows are the TRUE classes and columns the PREDICTED ones: C[i, j] counts examples of class i "
             "predicted as j. Yours is transposed.": C.T,
             "Count the examples (integers); do not divide by N.": C / len(y_true),

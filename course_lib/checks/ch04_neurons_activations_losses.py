@@ -257,10 +257,7 @@ def _check_linear_stack_collapse(t: Tester):
         W1, b1 = t.rng.standard_normal((h, n)), t.rng.standard_normal(h)
         W2, b2 = t.rng.standard_normal((m, h)), t.rng.standard_normal(m)
         case = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
-        got = t.call(W1, b1, W2, b2)
-        if not isinstance(got, (tuple, list)) or len(got) != 2:
-            t.fail(f"Expected two results (W, b), but got {type(got).__name__}.", hint="End with `return W, b`.",
-                   case=case)
+        got = t.parts(t.call(W1, b1, W2, b2), ("W", "b"), case=case)
         W_ref, b_ref = ap.collapse_linear_layers([(W1, b1), (W2, b2)])
         W_mistakes = {}
         if n == h == m:
@@ -278,13 +275,21 @@ def _check_linear_stack_collapse(t: Tester):
 
 
 # -- 11. universal approximation: the ReLU construction ----------------------------------------------------
+def _uneven_knots(t: Tester, segments: int) -> np.ndarray:
+    """``segments + 1`` sorted knots whose gaps differ by a factor of at least 4 (0.2 to 1.0 apart)."""
+    gaps = t.rng.uniform(0.2, 1.0, segments)
+    short, long_ = t.rng.choice(segments, size=2, replace=False)
+    gaps[short], gaps[long_] = 0.2, 0.8 + 0.2 * t.rng.random()
+    return float(t.rng.uniform(-2, 0)) + np.concatenate([[0.0], np.cumsum(gaps)])
+
+
 @question("04.relu_interpolation", title="Output weights of the ReLU network that joins the dots")
 def _check_relu_interpolation(t: Tester):
-    K = int(t.rng.integers(3, 9))
-    cases = [np.linspace(-1, 1, 6), np.sort(t.rng.uniform(-2, 2, K + 1)), np.array([0.0, 2.0]), np.arange(5.0)]
+    # Two sets of unevenly spaced knots in every run (never replaced by an even grid), so that an
+    # answer assuming equal spacing always fails; the even grids come after them.
+    cases = [_uneven_knots(t, int(t.rng.integers(3, 9))), _uneven_knots(t, 3), np.linspace(-1, 1, 6),
+             np.array([0.0, 2.0]), np.arange(5.0)]
     for xs in cases:
-        if np.min(np.diff(xs)) < 0.05:  # keep knots apart so that slopes stay moderate
-            xs = np.linspace(xs[0], xs[0] + 0.3 * len(xs), len(xs))
         ys = t.rng.standard_normal(len(xs))
         case = {"xs": xs, "ys": ys}
         got = t.call(xs, ys)
@@ -300,4 +305,11 @@ def _check_relu_interpolation(t: Tester):
                 np.diff(np.diff(ys), prepend=0.0),
             "Sign: c_k = s_k - s_(k-1), the new slope minus the old one.": np.concatenate([s[:1], -np.diff(s)]),
         }
+        if not np.allclose(np.diff(xs), xs[1] - xs[0]):
+            even = np.diff(ys) / (xs[1] - xs[0])
+            mistakes["The knots are not equally spaced: each segment's slope is its own rise over its own run, "
+                     "s_k = (y_(k+1) - y_k) / (x_(k+1) - x_k), i.e. np.diff(ys) / np.diff(xs)."] = \
+                np.diff(even, prepend=0.0)
+            mistakes["The knots are not equally spaced: use the actual knots xs, not an even grid from xs[0] to "
+                     "xs[-1]."] = ap.relu_knot_weights(np.linspace(xs[0], xs[-1], len(xs)), ys)
         t.expect_close(got, ap.relu_knot_weights(xs, ys), case=case, mistakes=mistakes)

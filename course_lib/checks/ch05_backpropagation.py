@@ -36,10 +36,7 @@ def _parts(t: Tester, got, names: tuple[str, ...], case: dict) -> tuple:
     """The learner's results as a tuple of ``len(names)``, or a clear failure."""
     if len(names) == 1:
         return (got,)
-    if not isinstance(got, (tuple, list)) or len(got) != len(names):
-        t.fail(f"Expected {len(names)} results ({', '.join(names)}), but got {type(got).__name__}.",
-               hint=f"End the function with `return {', '.join(names)}`.", case=case)
-    return tuple(got)
+    return t.parts(got, names, case=case)
 
 
 def _expect_shape(t: Tester, got, shape: tuple, what: str, hint: str, case: dict) -> None:

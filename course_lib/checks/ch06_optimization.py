@@ -27,22 +27,13 @@ def _arrays(t: Tester, n_cases: int = 4):
     return [(5,), (3, 4), (1,), (int(t.rng.integers(2, 9)),)][:n_cases]
 
 
-def _parts(t: Tester, got, names: tuple[str, ...], case: dict) -> tuple:
-    """The learner's tuple of results, or a clear failure naming what to return."""
-    if not isinstance(got, (tuple, list)) or len(got) != len(names):
-        what = type(got).__name__ if not isinstance(got, (tuple, list)) else f"{len(got)} values"
-        t.fail(f"Expected {len(names)} results ({', '.join(names)}), but got {what}.",
-               hint=f"Return all of them, in this order: `return {', '.join(names)}`.", case=case)
-    return tuple(got)
-
-
 def _check_parts(t: Tester, got, expected: dict, mistakes: dict, case: dict, order: tuple[str, ...],
                  parts: tuple | None = None) -> None:
     """Compare each named result (in ``order``: states first) with its reference and its slips.
 
     A result that equals another one's reference gets the hint to return them in the right order.
     """
-    parts = dict(zip(expected, parts if parts is not None else _parts(t, got, tuple(expected), case)))
+    parts = dict(zip(expected, parts if parts is not None else t.parts(got, tuple(expected), case=case)))
     swapped = f"Return the results in this order: `return {', '.join(expected)}`."
     for name in order:
         slips = dict(mistakes.get(name, {}))
@@ -253,7 +244,7 @@ def _check_adam_like(t: Tester, decoupled: bool):
                                    decoupled_weight_decay=decoupled)
         got = t.call(*args)
         names = {"new theta": new, "new m": after["exp_avg"], "new v": after["exp_avg_sq"]}
-        parts = _parts(t, got, tuple(names), case)
+        parts = t.parts(got, tuple(names), case=case)
         state_slips = _adam_state_slips(g, m, v, b1, b2)
         theta_slips = _adam_slips(theta, g, m, v, step, lr, b1, b2, eps,
                                   decay_first=theta * (1 - lr * wd) if decoupled else None)
@@ -428,7 +419,7 @@ def _check_momentum_optimal(t: Tester):
         lr, beta, _ = Q.optimal_heavy_ball(L, mu)
         case = {"H": H}
         got = t.call(H)
-        parts = dict(zip(("lr", "momentum"), _parts(t, got, ("lr", "momentum"), case)))
+        parts = dict(zip(("lr", "momentum"), t.parts(got, ("lr", "momentum"), case=case)))
         sk = np.sqrt(L / mu)
         t.expect_close(parts["momentum"], beta, case=case, what="Your momentum", mistakes={
             "Return (lr, momentum) in this order.": lr,

@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib import regularization as R
-from course_lib.checks.ch06_optimization import _check_parts, _parts
+from course_lib.checks.ch06_optimization import _check_parts
 from course_lib.grading import Tester, question
+from course_lib.grading.compare import format_value
 
 
 def _weights(t: Tester, shape, zeros: bool = False) -> np.ndarray:
@@ -60,12 +61,23 @@ def _check_l1(t: Tester):
             t.fail("Your gradient is nan where w = 0.", case=case,
                    hint="w / |w| divides by zero at w = 0. Use np.sign(w), which is 0 there (0 is a valid "
                         "subgradient of |w| at its kink).")
-        t.expect_close(got, R.l1_grad(w, lam), case=case, mistakes={
+        tol = 1e-8 + 1e-6 * lam  # rounding at the ends of the subdifferential
+        if arr is not None and arr.shape == w.shape and np.any(w == 0):
+            at_zero = arr[w == 0]
+            t.expect(bool(np.all(np.abs(at_zero) <= lam + tol)),
+                     f"At w = 0 your value {format_value(at_zero[np.argmax(np.abs(at_zero))])} is outside the "
+                     f"subdifferential [-lam, lam] = [{-lam:.4g}, {lam:.4g}].", case=case,
+                     hint="At the kink any value between -lam and lam is a subgradient; 0 (np.sign's choice) is "
+                          "the usual one.")
+        expected = R.l1_grad(w, lam)
+        if arr is not None and arr.shape == w.shape:
+            # At w = 0 every value in the subdifferential [-lam, lam] is a valid subgradient (as any value in
+            # [0, 1] is for ReLU at its kink, 04.relu_grad); the tolerance allows rounding at the ends.
+            expected = np.where((w == 0) & (np.abs(arr) <= lam + tol), arr, expected)
+        t.expect_close(got, expected, case=case, mistakes={
             "That is the L2 gradient (lam * w). The L1 penalty lam * |w| has slope lam * sign(w): the same size "
             "for every non-zero weight.": lam * w,
             "Scale by lam: lam * sign(w).": np.sign(w),
-            "At w = 0 use 0 (np.sign gives it), not +lam: the kink of |w| is what makes exact zeros stable.":
-                lam * np.where(w >= 0, 1.0, -1.0),
         })
 
 
@@ -110,7 +122,21 @@ def _check_dropout(t: Tester):
         case = {"x": x, "p": p, "u": u, "training": training}
         keep = u >= p
         expected = x * keep / (1 - p) if training else x
-        t.expect_close(t.call(x, p, u, training), expected, case=case, mistakes={
+        got = t.call(x, p, u, training)
+        if training and isinstance(got, np.ndarray) and got.shape == x.shape and got.dtype.kind == "f":
+            # Every entry dropped (0) or kept and rescaled, but not the units u says: the mask was ignored.
+            dropped, kept = got == 0, np.isclose(got, x / (1 - p), rtol=1e-6, atol=1e-12)
+            # (An inverted mask, or none at all, gets its own hint below.)
+            if np.all(dropped | kept) and dropped.any() and not np.array_equal(dropped, ~keep) \
+                    and not np.array_equal(dropped, keep):
+                t.fail("You dropped and rescaled units, but not the ones the mask u gives.", case=case,
+                       hint="Use the uniform numbers u you are given (do not draw your own with np.random): keep "
+                            "the units with u >= p and zero the others, so that the result can be checked.")
+        mistakes = {
+            "You rescaled every unit but dropped none: apply the mask, x * (u >= p) / (1 - p), so that units "
+            "with u < p become 0.": x / (1 - p),
+        } if training else {}
+        t.expect_close(got, expected, case=case, mistakes={**mistakes,
             "Inverted dropout rescales the kept units by 1 / (1 - p), so that the expected activation does not "
             "change (and nothing changes at test time).": x * keep,
             "Divide the kept units by the KEEP probability 1 - p, not by p.": x * keep / p,
@@ -212,7 +238,7 @@ def _check_early_stopping(t: Tester):
         stop, best = R.early_stopping(losses, patience)
         late, _ = R.early_stopping(losses, patience + 1)
         got = t.call(list(losses), patience)
-        g_stop, g_best = _parts(t, got, ("stop", "best"), case)
+        g_stop, g_best = t.parts(got, ("stop", "best"), case=case)
         t.expect_close(g_stop, stop, case=case, what="Your stopping epoch", mistakes={
             "Stop as soon as `patience` epochs in a row brought no improvement: t - best >= patience (you stop "
             "one epoch late).": late,

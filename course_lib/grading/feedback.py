@@ -2,7 +2,9 @@
 
 A :class:`CheckResult` is plain data (it round-trips through JSON) so that the
 notebook grader can read it back from a notebook's outputs: ``check()`` displays it
-with the mime type :data:`RESULT_MIME` next to its HTML and plain-text forms.
+with the mime type :data:`RESULT_MIME` (sealed with an HMAC, see :mod:`seal`) next to its
+HTML and plain-text forms. Displaying a ``CheckResult`` object by hand shows only the HTML
+and text: the machine-readable form comes from ``check()`` alone.
 """
 from __future__ import annotations
 
@@ -37,7 +39,8 @@ class CheckResult:
     points, max_points : float
     message : str        what happened, in one or two sentences
     case : str or None   the failing input, printed small
-    error : float or None  size of the error (max abs error) where one was measured
+    error : float or None  size of the error (largest absolute difference) where one was
+                           measured; shown once, on its own line (messages do not repeat it)
     hint : str or None   aimed at the likely mistake
     seed : int or None   the random seed of this run (``COURSE_SEED`` reproduces it)
     output : str or None  the start of what the submission printed, if it printed a lot
@@ -80,7 +83,7 @@ class CheckResult:
         if self.message:
             lines.append(f"  {self.message}")
         if self.error is not None:
-            lines.append(f"  size of the error: {self.error:.3g}")
+            lines.append(f"  size of the error (largest absolute difference): {self.error:.3g}")
         if self.case:
             lines.append("  failing case:")
             lines.extend("    " + line for line in self.case.splitlines())
@@ -108,7 +111,7 @@ class CheckResult:
         if self.message:
             parts.append(f"<div>{esc(self.message)}</div>")
         if self.error is not None:
-            parts.append(f"<div>Size of the error: <code>{self.error:.3g}</code></div>")
+            parts.append(f"<div>Size of the error (largest absolute difference): <code>{self.error:.3g}</code></div>")
         if self.case:
             parts.append(f"<details open><summary>Failing case</summary><pre>{esc(self.case)}</pre></details>")
         if self.output:
@@ -124,11 +127,8 @@ class CheckResult:
         return "".join(parts)
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        return {
-            "text/plain": str(self),
-            "text/html": self._repr_html_(),
-            RESULT_MIME: self.to_json(),
-        }
+        # No RESULT_MIME here: only check() emits the machine-readable, sealed form.
+        return {"text/plain": str(self), "text/html": self._repr_html_()}
 
 
 def _pts(x: float) -> str:

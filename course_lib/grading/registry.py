@@ -30,6 +30,7 @@ class Question:
     run: Callable  # run(tester) -> None; raises CheckFailed / NotAttempted
     points: float = 1.0
     time_limit_s: float = 10.0
+    examples: tuple = ()  # (how the notebook shows it, its output or a function computing it)
 
     @property
     def chapter(self) -> str:
@@ -40,15 +41,21 @@ _QUESTIONS: dict[str, Question] = {}
 _LOADED: set[str] = set()
 
 
-def question(qid: str, *, title: str, points: float = 1.0, time_limit_s: float = 10.0):
-    """Register the decorated function as the checks of question ``qid``."""
+def question(qid: str, *, title: str, points: float = 1.0, time_limit_s: float = 10.0,
+             examples: dict | None = None):
+    """Register the decorated function as the checks of question ``qid``.
+
+    ``examples`` maps a worked example the notebooks show (``"f(np.sin, 0.0, 1e-5)"``) to its
+    output (or a function of no arguments returning it): an answer that returns that output
+    on other inputs is told it copied the example.
+    """
     if not QID_PATTERN.match(qid):
         raise ValueError(f"question ids look like '01.matmul', not {qid!r}")
 
     def register(run: Callable) -> Callable:
         if qid in _QUESTIONS and _QUESTIONS[qid].run.__qualname__ != run.__qualname__:
             raise ValueError(f"question {qid} is registered twice")
-        _QUESTIONS[qid] = Question(qid, title, run, points, time_limit_s)
+        _QUESTIONS[qid] = Question(qid, title, run, points, time_limit_s, tuple((examples or {}).items()))
         return run
 
     return register

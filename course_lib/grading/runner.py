@@ -6,6 +6,17 @@ with the mime type :data:`~course_lib.grading.feedback.RESULT_MIME`; the grader 
 those outputs back, so it needs no side channel and keeps every result reached even if
 the kernel later dies (``os._exit``, a segfault, memory).
 
+Only results the grader itself produced count. Each run draws a fresh key that only the
+kernel's copy of :mod:`course_lib.grading.seal` holds; ``check()`` seals its result with an
+HMAC under that key, and :func:`collect` ignores every displayed result without a valid
+one (a bundle typed into a cell, or copied from another run). Of the valid results it keeps
+the last per question and caps its points at the question's points. See :mod:`seal` for
+the limit of this (code in the kernel can read the key from memory).
+
+The kernel is shut down (gracefully, then killed) before :func:`execute` returns: a kernel
+left running would outlive the grader and print "Parent appears to have exited" on its
+terminal when the grader ends.
+
 A question with no result is still reported, with the reason: its check cell raised
 (the error is named), its cell timed out, the kernel died before reaching it, or no
 ``check("NN.name", ...)`` call for it ran (for example because ``check`` was deleted or
@@ -22,7 +33,8 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib.grading.feedback import FAILED, RESULT_MIME, CheckResult
+from course_lib.grading import seal
+from course_lib.grading.feedback import FAILED, PASSED, RESULT_MIME, STATUSES, CheckResult
 from course_lib.grading.registry import Question, chapter_questions
 
 CHECK_CALL = re.compile(r"""check\(\s*["'](\d\d\.[a-z][a-z0-9_]*)["']""")
@@ -47,6 +59,7 @@ class NotebookRun:
     problems: list[CellProblem] = field(default_factory=list)
     kernel_died_at: int | None = None
     seconds: float = 0.0
+    ignored: list[int] = field(default_factory=list)  # cells that displayed a result check() did not make
 
     @property
     def points(self) -> float:
@@ -57,12 +70,14 @@ class NotebookRun:
         return sum(r.max_points for r in self.results)
 
 
-def execute(nb: nbformat.NotebookNode, cwd: Path, cell_timeout: float, env: dict | None = None):
-    """Run ``nb`` (in place) in a fresh ``python3`` kernel.
+def execute(nb: nbformat.NotebookNode, cwd: Path, cell_timeout: float, env: dict | None = None,
+            key: bytes | None = None):
+    """Run ``nb`` (in place) in a fresh ``python3`` kernel, and shut the kernel down.
 
     Returns ``(index of the cell where the kernel died or None, startup error or None)``.
     Cell errors do not stop execution; a cell over ``cell_timeout`` seconds is
-    interrupted and recorded as a ``CellTimeoutError`` output.
+    interrupted and recorded as a ``CellTimeoutError`` output. With ``key``, the kernel's
+    ``check()`` seals its results with it (see :mod:`course_lib.grading.seal`).
     """
     import tempfile
 
@@ -73,6 +88,18 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, cell_timeout: float, env: dict
     # IPC sockets in a private folder: nothing listens on TCP, and nothing lands in the
     # learner's folder.
     ipc_dir = tempfile.mkdtemp(prefix="course-kernel-")
+    kernel_env = dict(os.environ if env is None else env)
+    kernel_env.pop(seal.KEY_FILE_ENV, None)
+    extra_arguments = []
+    if key is not None:
+        # mkdtemp's folder is private (0700); the kernel deletes the file as soon as it has read it.
+        key_path = os.path.join(ipc_dir, "grader.key")
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+        kernel_env[seal.KEY_FILE_ENV] = key_path
+        # Take the key at kernel start-up, before any of the notebook's cells can look for it.
+        extra_arguments.append(f"--IPKernelApp.exec_lines={seal.TAKE_KEY_LINE}")
     km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(ipc_dir, "kernel"))
     client = NotebookClient(
         nb,
@@ -84,6 +111,8 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, cell_timeout: float, env: dict
         error_on_timeout={"ename": TIMEOUT_ENAME, "evalue": "stopped", "traceback": []},
         record_timing=False,
         resources={"metadata": {"path": str(cwd)}},
+        extra_arguments=extra_arguments,
+        shutdown_kernel="graceful",
     )
     current = {"index": None}
     timed_out: list[int] = []
@@ -97,9 +126,10 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, cell_timeout: float, env: dict
 
     client.on_cell_start = on_cell_start
     client.on_cell_executed = on_cell_executed
-    kernel_env = dict(os.environ if env is None else env)
     try:
-        client.execute(env=kernel_env)
+        # We made the kernel manager, so nbclient would leave the kernel running: ask it to shut
+        # the kernel down (cleanup_kc) before returning, while the IPC folder still exists.
+        client.execute(env=kernel_env, cleanup_kc=True)
     except DeadKernelError:
         return current["index"] if current["index"] is not None else 0, None
     except Exception as exc:  # a kernel that cannot start, a broken environment
@@ -132,9 +162,34 @@ def _cap_outputs(cell) -> None:
             total += len(text)
 
 
+def trusted_result(payload: dict, questions: dict[str, Question]) -> CheckResult | None:
+    """The result in a verified payload, if it answers one of ``questions``.
+
+    Title and maximum points come from the registry, and the points are capped at the
+    question's: a passed question scores its points, anything else 0.
+    """
+    try:
+        result = CheckResult.from_json(payload)
+    except (TypeError, ValueError):
+        return None
+    q = questions.get(result.qid)
+    if q is None or result.status not in STATUSES:
+        return None
+    result.title, result.max_points = q.title, q.points
+    result.points = q.points if result.status == PASSED else 0
+    return result
+
+
 def collect(nb: nbformat.NotebookNode, questions: list[Question], kernel_died_at: int | None,
-            startup_error: str | None) -> tuple[list[CheckResult], list[CellProblem]]:
-    """One result per question, in the chapter's order, from an executed notebook."""
+            startup_error: str | None, key: bytes | None = None,
+            ignored: list[int] | None = None) -> tuple[list[CheckResult], list[CellProblem]]:
+    """One result per question, in the chapter's order, from an executed notebook.
+
+    Only results sealed with ``key`` count (without a key, none does); the last one of each
+    question wins. The indices of cells that displayed a result without a valid seal are
+    appended to ``ignored``.
+    """
+    by_qid = {q.qid: q for q in questions}
     found: dict[str, CheckResult] = {}
     reasons: dict[str, str] = {}
     problems: list[CellProblem] = []
@@ -147,11 +202,14 @@ def collect(nb: nbformat.NotebookNode, questions: list[Question], kernel_died_at
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             if output.get("output_type") in ("display_data", "execute_result") and RESULT_MIME in data:
-                try:
-                    result = CheckResult.from_json(dict(data[RESULT_MIME]))
-                except Exception:
+                payload = seal.verify(data[RESULT_MIME], key)
+                if payload is None:
+                    if ignored is not None:
+                        ignored.append(index)
                     continue
-                found[result.qid] = result
+                result = trusted_result(payload, by_qid)
+                if result is not None:
+                    found[result.qid] = result
             if output.get("output_type") == "error":
                 error = CellProblem(index, output.get("ename", "Error"), str(output.get("evalue", ""))[:300])
         earlier = problems[-1] if problems else None
@@ -196,11 +254,14 @@ def grade_notebook(path: Path, chapter: str, cell_timeout: float = 60.0, env: di
     nb = read_notebook(path)
     questions = chapter_questions(chapter)
     start = time.monotonic()
-    died_at, startup_error = execute(nb, path.resolve().parent, cell_timeout, env)
-    results, problems = collect(nb, questions, died_at, startup_error)
+    key = seal.new_key()
+    died_at, startup_error = execute(nb, path.resolve().parent, cell_timeout, env, key=key)
+    ignored: list[int] = []
+    results, problems = collect(nb, questions, died_at, startup_error, key=key, ignored=ignored)
     if startup_error:
         problems.append(CellProblem(-1, "KernelError", startup_error))
-    return NotebookRun(str(path), chapter, results, problems, died_at, time.monotonic() - start)
+    return NotebookRun(str(path), chapter, results, problems, died_at, time.monotonic() - start,
+                       sorted(set(ignored)))
 
 
 def chapter_of(nb: nbformat.NotebookNode, path: Path) -> str | None:

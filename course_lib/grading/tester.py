@@ -14,6 +14,11 @@ A check function looks like this (see ``course_lib/checks/ch01_linear_algebra.py
 ``sys.exit``, modify its input, print megabytes) into a :class:`CheckFailed` or
 :class:`NotAttempted` with a clear message; ``t.expect_close`` compares with the
 reference and picks a hint (see :mod:`course_lib.grading.compare`).
+
+One thing passes through untouched: ``KeyboardInterrupt``. A learner who presses Ctrl-C (or
+the stop button) during "Run All" wants the notebook to stop; ``check()`` reports the
+interrupt and raises it again. The time limit is a different signal (``SIGALRM``) and a
+different exception (:class:`CheckTimeout`), so the two are never confused.
 """
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ import signal
 import threading
 import time
 import traceback
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -154,12 +159,30 @@ class Tester:
 
     __test__ = False  # not a pytest test class, despite the name
 
-    def __init__(self, submission: Any, seed: int, time_limit_s: float = 10.0):
+    def __init__(self, submission: Any, seed: int, time_limit_s: float = 10.0,
+                 examples: Sequence[tuple[str, object]] = ()):
         self.submission = submission
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.time_limit_s = time_limit_s
         self.printed = BoundedText()
+        self._examples = tuple(examples)
+        self._example_mistakes: dict[str, object] | None = None
+
+    def example_mistakes(self) -> dict[str, object]:
+        """The question's worked examples (from the notebook text) as candidate mistakes.
+
+        An answer that equals an example's output on other inputs was copied, not computed.
+        """
+        if self._example_mistakes is None:
+            self._example_mistakes = {}
+            for shown, value in self._examples:
+                value = value() if callable(value) else value
+                self._example_mistakes[
+                    f"Your answer equals the output of the worked example {shown} = {format_value(value)}, but "
+                    "this case has other inputs: compute the result from the arguments instead of returning "
+                    "the example's answer."] = value
+        return self._example_mistakes
 
     # -- running learner code ----------------------------------------------------------
     def function(self) -> Callable:
@@ -204,8 +227,6 @@ class Tester:
                 hint="A recursive call needs a base case that is always reached; a loop may be simpler here.",
                 case=format_case(case),
             ) from None
-        except KeyboardInterrupt:
-            raise CheckFailed("The check was interrupted (KeyboardInterrupt).") from None
         except Exception as exc:
             where = _learner_frame(exc.__traceback__)
             hint = "Read the error message and the line it names; run your function on the failing case yourself."
@@ -228,11 +249,34 @@ class Tester:
         return result
 
     # -- judging results -----------------------------------------------------------
+    def parts(self, got, names: Sequence[str], *, case: Mapping[str, object] | None = None) -> tuple:
+        """The learner's ``len(names)`` results as a tuple, or a clear failure.
+
+        Any sequence of the right length is accepted, a tuple, a list or an array (its first
+        axis): the exercise says "return a, b", and ``[a, b]`` or ``np.array([a, b])`` mean
+        the same.
+        """
+        n = len(names)
+        listed = ", ".join(names)
+        if isinstance(got, np.ndarray) and got.ndim >= 1:
+            items = list(got)
+        elif isinstance(got, Sequence) and not isinstance(got, (str, bytes)):
+            items = list(got)
+        else:
+            self.fail(f"Expected {n} results ({listed}), but got {type(got).__name__} {format_value(got)}.",
+                      hint=f"Return all of them, in this order: `return {listed}`.", case=case)
+        if len(items) != n:
+            what = f"one array of shape {got.shape}" if isinstance(got, np.ndarray) else f"{len(items)} values"
+            self.fail(f"Expected {n} results ({listed}), but got {what}.",
+                      hint=f"Return all of them, in this order: `return {listed}`.", case=case)
+        return tuple(items)
+
     def expect_close(self, got, expected, *, case: Mapping[str, object] | None = None,
                      rtol: float = 1e-6, atol: float = 1e-8,
                      mistakes: Mapping[str, object] | None = None, what: str | None = None) -> None:
         """Fail unless ``got`` matches ``expected`` (type, shape, values)."""
-        mismatch = diagnose(got, expected, rtol=rtol, atol=atol, mistakes=mistakes)
+        mismatch = diagnose(got, expected, rtol=rtol, atol=atol,
+                            mistakes={**dict(mistakes or {}), **self.example_mistakes()})
         if mismatch is not None:
             message = f"{what}: {mismatch.message}" if what else mismatch.message
             raise CheckFailed(message, hint=mismatch.hint, case=format_case(case), error=mismatch.error)
