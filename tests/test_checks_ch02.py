@@ -67,7 +67,10 @@ CORRECT = {
     "02.partial_derivatives": (ch02.partial_derivatives,
                                [lambda x, y: np.array([y * (2 * x + np.cos(x * y)), x * (x + np.cos(x * y))]),
                                 lambda x, y: calc.numerical_gradient(lambda p: p[0] ** 2 * p[1] + np.sin(p[0] * p[1]),
-                                                                     [x, y])],
+                                                                     [x, y]),
+                                # the text writes the gradient as a pair: a tuple or list is the same answer
+                                lambda x, y: tuple(ch02.partial_derivatives(x, y)),
+                                lambda x, y: [float(v) for v in ch02.partial_derivatives(x, y)]],
                                lambda x, y: np.array([1.0, 2.0])),
     "02.gradient_fd": (calc.numerical_gradient, [gradient_with_unit_vectors, gradient_loop_in_place_on_a_copy],
                        lambda f, x, h: np.zeros(3)),
@@ -133,6 +136,7 @@ WRONG = {
         (lambda x, y: ch02.partial_derivatives(x, y)[::-1], "order"),
         (lambda x, y: np.array([2 * x + y * np.cos(x * y), x * x + x * np.cos(x * y)]), "constant factor"),
         (lambda x, y: np.array([2 * x * y - y * np.cos(x * y), x * x - x * np.cos(x * y)]), "+cos"),
+        (lambda x, y: 2 * x * y + y * np.cos(x * y), "2 results"),
     ],
     "02.gradient_fd": [
         (lambda f, x, h: np.array([(f(x + h * e) - f(x)) / h for e in np.eye(x.size)]), "forward differences"),

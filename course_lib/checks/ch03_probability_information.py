@@ -37,17 +37,6 @@ def _call(t: Tester, *args, on_error: str | None = None):
         raise
 
 
-def _numbers(t: Tester, got, count: int, names: str, case: dict) -> np.ndarray:
-    """The learner's ``count`` returned numbers as a float array, or a clear failure."""
-    got = t.parts(got, tuple(n.strip() for n in names.split(",")), case=case)
-    try:
-        values = np.array([np.asarray(v, dtype=np.float64).reshape(()) for v in got])
-    except (TypeError, ValueError):
-        t.fail(f"Expected {count} numbers ({names}), but got {got!r:.200}.",
-               hint="Each result is a single number (a float), not an array or a string.", case=case)
-    return values
-
-
 def _finite_or_fail(t: Tester, got, case: dict, hint: str) -> None:
     """Fail with ``hint`` when a numeric answer holds nan or inf but the right answer does not."""
     try:
@@ -97,7 +86,7 @@ def _check_expectation_variance(t: Tester):
               (t.rng.normal(100.0, 2.0, 5), _distribution(t, 5, zeros=1))]
     for x, p in cases:
         case = {"values": x, "probs": p}
-        got = _numbers(t, t.call(x, p), 2, "mean, var", case)
+        got = t.numbers(t.call(x, p), ("mean", "var"), case=case)
         mean, var = pr.expectation(x, p), pr.variance(x, p)
         t.expect_close(got[0], mean, case=case, what="Mean", mistakes={
             "Weight each value by its probability: E[X] = sum_k p_k x_k. A plain average of the values "
@@ -357,7 +346,7 @@ def _check_gaussian_mle(t: Tester):
         x = t.rng.normal(t.rng.uniform(-5, 5), t.rng.uniform(0.5, 3.0), n)
         x[0] += 3.0 * np.std(x)  # an outlier, so that the median and the mean differ clearly
         case = {"x": x}
-        got = _numbers(t, t.call(x), 2, "mu_hat, sigma_hat", case)
+        got = t.numbers(t.call(x), ("mu_hat", "sigma_hat"), case=case)
         mu, sigma = pr.gaussian_mle(x)
         t.expect_close(got[0], mu, case=case, what="mu_hat", mistakes={
             "The maximum-likelihood estimate of the mean is the sample MEAN, (1/N) sum_n x_n, not the median.":
@@ -386,7 +375,7 @@ def _check_beta_posterior(t: Tester):
         cases.append((a, b, (t.rng.uniform(size=n) < bias).astype(int)))
     for a, b, flips in cases:
         case = {"a": a, "b": b, "flips": flips}
-        got = _numbers(t, t.call(a, b, flips), 2, "a_post, b_post", case)
+        got = t.numbers(t.call(a, b, flips), ("a_post", "b_post"), case=case)
         h = float(flips.sum())
         tails = len(flips) - h
         mistakes = {
@@ -519,7 +508,7 @@ def _check_precision_recall_f1(t: Tester):
     for y_true, y_pred in cases:
         case = {"y_true": y_true, "y_pred": y_pred}
         got = t.call(y_true, y_pred)
-        values = _numbers(t, got, 3, "precision, recall, f1", case)
+        values = t.numbers(got, ("precision", "recall", "f1"), case=case)
         if not y_pred.any():
             _finite_or_fail(t, values, case, _ZERO_DIVISION_HINT)
         ref = np.array(metrics.precision_recall_f1(y_true, y_pred, average="binary"))

@@ -271,6 +271,18 @@ class Tester:
                       hint=f"Return all of them, in this order: `return {listed}`.", case=case)
         return tuple(items)
 
+    def numbers(self, got, names: Sequence[str], *, case: Mapping[str, object] | None = None) -> np.ndarray:
+        """The learner's ``len(names)`` results, each a single number, as a float64 array.
+
+        A pair written in the text as (a, b) may come back as a tuple, a list or an array.
+        """
+        parts = self.parts(got, names, case=case)
+        try:
+            return np.array([np.asarray(v, dtype=np.float64).reshape(()) for v in parts])
+        except (TypeError, ValueError):
+            self.fail(f"Expected {len(names)} numbers ({', '.join(names)}), but got {format_value(got)}.",
+                      hint="Each result is a single number (a float), not an array or a string.", case=case)
+
     def expect_close(self, got, expected, *, case: Mapping[str, object] | None = None,
                      rtol: float = 1e-6, atol: float = 1e-8,
                      mistakes: Mapping[str, object] | None = None, what: str | None = None) -> None:
