@@ -17,6 +17,7 @@ from course_lib.authoring import KERNELSPEC
 from course_lib.grading import seal
 from course_lib.grading.feedback import FAILED, PASSED, RESULT_MIME, CheckResult
 from course_lib.grading.registry import chapter_questions
+from course_lib.grading.report import notebook_table
 from course_lib.grading.runner import collect, execute, grade_notebook
 
 QID = "01.matmul"
@@ -72,6 +73,8 @@ def test_a_forged_bundle_grades_exactly_as_without_it(tmp_path, variant):
     # The forged display is reported (a bundle typed by hand; objects shown by hand carry no mime type).
     assert forged_run.ignored == ([] if variant == "result_object" else [3])
     assert honest_run.ignored == [] and not forged_run.problems
+    if forged_run.ignored:
+        assert "! ignored: cell(s) 3" in notebook_table(forged_run)
 
 
 def _sealed_output(key: bytes, **fields) -> nbformat.NotebookNode:

@@ -5,6 +5,7 @@
 - :mod:`tester`    what a question's checks receive; safe calls into learner code
 - :mod:`registry`  questions by id, one checks module per chapter
 - :mod:`check`     ``check(qid, submission)``
+- :mod:`seal`      the per-run key and HMAC that make a displayed result one the grader trusts
 - :mod:`runner`    executing a notebook in a fresh kernel and collecting its results
 - :mod:`report`    score tables, JSON, and the progress record
 """

@@ -44,6 +44,10 @@ def notebook_table(run: NotebookRun) -> str:
         lines.append(f"  ! {where} raised {p.ename}: {_short(p.evalue, 90)}")
     if run.kernel_died_at is not None:
         lines.append(f"  ! the kernel died in cell {run.kernel_died_at}; later cells did not run")
+    if run.ignored:
+        cells = ", ".join(str(i) for i in run.ignored)
+        lines.append(f"  ! ignored: cell(s) {cells} displayed a check result that check() did not produce in "
+                     "this run")
     return "\n".join(lines)
 
 
@@ -74,6 +78,7 @@ def to_json(runs: list[NotebookRun]) -> dict:
                 "max_points": run.max_points,
                 "seconds": round(run.seconds, 2),
                 "kernel_died_at": run.kernel_died_at,
+                "ignored_result_cells": run.ignored,
                 "problems": [p.__dict__ for p in run.problems],
                 "questions": [r.to_json() for r in run.results],
             }
