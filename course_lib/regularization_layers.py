@@ -10,32 +10,44 @@
   ``model.eval()`` do in PyTorch.
 
 The layers build on the engine of chapter 05 (:mod:`course_lib.autograd`) without changing it:
-a new op is recorded the way the engine's own fused ops (``linear``, ``cross_entropy``) are.
+:func:`batch_norm` is a new op defined through the engine's public door,
+:func:`course_lib.autograd.record`, exactly as the engine's own ops (``linear``, ``cross_entropy``) are.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from course_lib import regularization as R
+from course_lib.autograd import Tensor, record
 from course_lib.autograd.nn import Module
-from course_lib.autograd.tensor import Tensor, _record
 
 
 def batch_norm(x: Tensor, gamma: Tensor, beta: Tensor, eps: float = 1e-5) -> Tensor:
-    """Training-mode batch normalization of ``x`` (N, D) with scale ``gamma`` and shift ``beta`` (D,).
+    r"""Training-mode batch normalization of ``x`` (N, D) with scale ``gamma`` and shift ``beta`` (D,).
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, D), N > 1
+    gamma, beta : Tensor, shape (D,)
+    eps : float
+
+    Returns
+    -------
+    Tensor, shape (N, D)
 
     Notes
     -----
-    Forward :math:`y = \\gamma\\hat x + \\beta` with batch statistics; backward
-    :math:`\\partial L/\\partial x = \\frac{\\gamma}{N\\sigma}\\big(N g - \\sum g - \\hat x\\sum g\\hat x\\big)` (see
+    Forward :math:`y = \gamma\hat x + \beta` with batch statistics; backward
+    :math:`\partial L/\partial x = \frac{\gamma}{N\sigma}\big(N g - \sum g - \hat x\sum g\hat x\big)` (see
     :func:`course_lib.regularization.batchnorm_backward`), one node in the graph.
     """
+    if x.ndim != 2 or gamma.shape != (x.shape[1],) or beta.shape != (x.shape[1],):
+        raise ValueError(f"batch_norm: expected x of shape (N, D) and gamma, beta of shape (D,), got {x.shape}, "
+                         f"{gamma.shape} and {beta.shape}")
     out, cache = R.batchnorm_forward(x.data, gamma.data, beta.data, eps)
-
-    def backward(g):
-        dx, dgamma, dbeta = R.batchnorm_backward(g, cache)
-        return dx, dgamma, dbeta
-    return _record(out.astype(x.dtype, copy=False), (x, gamma, beta), backward, "batch_norm")
+    # batchnorm_backward returns (dx, dgamma, dbeta): one gradient per input, in the order of the inputs
+    return record(out.astype(x.dtype, copy=False), (x, gamma, beta), lambda g: R.batchnorm_backward(g, cache),
+                  "batch_norm")
 
 
 def batch_norm_composed(x: Tensor, gamma: Tensor, beta: Tensor, eps: float = 1e-5) -> Tensor:
@@ -50,7 +62,7 @@ def batch_norm_composed(x: Tensor, gamma: Tensor, beta: Tensor, eps: float = 1e-
 
 
 class BatchNorm1d(Module):
-    """``torch.nn.BatchNorm1d(num_features, eps=1e-5, momentum=0.1)`` for inputs of shape (N, D).
+    r"""``torch.nn.BatchNorm1d(num_features, eps=1e-5, momentum=0.1)`` for inputs of shape (N, D).
 
     Parameters
     ----------
@@ -63,7 +75,7 @@ class BatchNorm1d(Module):
     Attributes
     ----------
     weight, bias : Tensor, shape (D,)
-        :math:`\\gamma` (ones) and :math:`\\beta` (zeros), trainable.
+        :math:`\gamma` (ones) and :math:`\beta` (zeros), trainable.
     running_mean, running_var : ndarray, shape (D,)
         Updated by every training-mode call (:func:`course_lib.regularization.update_running_stats`),
         used in evaluation mode.

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.autograd.tensor import Tensor, _lift, _record, unbroadcast
+from course_lib.autograd.tensor import Tensor, as_tensor, record, unbroadcast
 from course_lib.probability import logsumexp as _logsumexp
 
 __all__ = ["linear", "relu", "tanh", "sigmoid", "softmax", "log_softmax", "cross_entropy", "mse",
            "concatenate", "stack", "where"]
-
-
-def _tensor(x) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 def _lse(z: np.ndarray, axis: int) -> np.ndarray:
@@ -26,7 +22,7 @@ def _lse(z: np.ndarray, axis: int) -> np.ndarray:
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """A dense layer, one node in the graph: ``x @ weight.T + bias``.
+    r"""A dense layer, one node in the graph: ``x @ weight.T + bias``.
 
     Parameters
     ----------
@@ -40,18 +36,18 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
     Notes
     -----
-    With the rows of :math:`\\mathbf{X}` the examples and :math:`\\mathbf{G}` the gradient of
+    With the rows of :math:`\mathbf{X}` the examples and :math:`\mathbf{G}` the gradient of
     the output,
 
-    .. math::  \\mathbf{Y} = \\mathbf{X}\\mathbf{W}^\\top + \\mathbf{b},\\quad
-               \\frac{\\partial L}{\\partial\\mathbf{X}} = \\mathbf{G}\\mathbf{W},\\quad
-               \\frac{\\partial L}{\\partial\\mathbf{W}} = \\mathbf{G}^\\top\\mathbf{X},\\quad
-               \\frac{\\partial L}{\\partial\\mathbf{b}} = \\textstyle\\sum_n \\mathbf{G}_{n,:}.
+    .. math::  \mathbf{Y} = \mathbf{X}\mathbf{W}^\top + \mathbf{b},\quad
+               \frac{\partial L}{\partial\mathbf{X}} = \mathbf{G}\mathbf{W},\quad
+               \frac{\partial L}{\partial\mathbf{W}} = \mathbf{G}^\top\mathbf{X},\quad
+               \frac{\partial L}{\partial\mathbf{b}} = \textstyle\sum_n \mathbf{G}_{n,:}.
 
     The same as ``x @ weight.T + bias`` (three nodes); fused, as ``torch.nn.functional.linear``.
     The input's gradient is only computed when ``x`` requires grad (never for a data batch).
     """
-    x = _tensor(x)
+    x = as_tensor(x)
     if x.dtype != weight.dtype:
         raise TypeError(f"linear: the input has dtype {x.dtype} but the weight {weight.dtype}; convert the input "
                         f"with .astype(np.{weight.dtype})")
@@ -69,55 +65,55 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         grads = (g @ weight.data if x.requires_grad else None,
                  np.dot(g2.T, x.data.reshape(-1, x.shape[-1])) if weight.requires_grad else None)
         return grads if bias is None else grads + (g2.sum(axis=0) if bias.requires_grad else None,)
-    return _record(out, parents, backward, "linear")
+    return record(out, parents, backward, "linear")
 
 
 def relu(x: Tensor) -> Tensor:
     """:meth:`Tensor.relu` as a function."""
-    return _tensor(x).relu()
+    return as_tensor(x).relu()
 
 
 def tanh(x: Tensor) -> Tensor:
     """:meth:`Tensor.tanh` as a function."""
-    return _tensor(x).tanh()
+    return as_tensor(x).tanh()
 
 
 def sigmoid(x: Tensor) -> Tensor:
     """:meth:`Tensor.sigmoid` as a function."""
-    return _tensor(x).sigmoid()
+    return as_tensor(x).sigmoid()
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """Softmax along ``axis``.
+    r"""Softmax along ``axis``.
 
     Notes
     -----
-    .. math::  s_k = \\frac{e^{z_k}}{\\sum_j e^{z_j}} = e^{z_k - \\operatorname{LSE}(\\mathbf z)},\\qquad
-               \\frac{\\partial L}{\\partial z_k} = s_k\\Bigl(g_k - \\sum_j g_j s_j\\Bigr)
+    .. math::  s_k = \frac{e^{z_k}}{\sum_j e^{z_j}} = e^{z_k - \operatorname{LSE}(\mathbf z)},\qquad
+               \frac{\partial L}{\partial z_k} = s_k\Bigl(g_k - \sum_j g_j s_j\Bigr)
 
-    the vector-Jacobian product with :math:`J = \\operatorname{diag}(\\mathbf s) - \\mathbf s\\mathbf s^\\top`,
+    the vector-Jacobian product with :math:`J = \operatorname{diag}(\mathbf s) - \mathbf s\mathbf s^\top`,
     computed without forming :math:`J`.
     """
-    x = _tensor(x)
+    x = as_tensor(x)
     s = np.exp(x.data - _lse(x.data, axis))
-    return _record(s, (x,), lambda g: (s * (g - (g * s).sum(axis=axis, keepdims=True)),), "softmax")
+    return record(s, (x,), lambda g: (s * (g - (g * s).sum(axis=axis, keepdims=True)),), "softmax")
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """Log-softmax along ``axis``, finite even where the softmax underflows.
+    r"""Log-softmax along ``axis``, finite even where the softmax underflows.
 
     Notes
     -----
-    .. math::  \\log s_k = z_k - \\operatorname{LSE}(\\mathbf z),\\qquad
-               \\frac{\\partial L}{\\partial z_k} = g_k - s_k\\sum_j g_j
+    .. math::  \log s_k = z_k - \operatorname{LSE}(\mathbf z),\qquad
+               \frac{\partial L}{\partial z_k} = g_k - s_k\sum_j g_j
     """
-    x = _tensor(x)
+    x = as_tensor(x)
     out = x.data - _lse(x.data, axis)
-    return _record(out, (x,), lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),), "log_softmax")
+    return record(out, (x,), lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),), "log_softmax")
 
 
 def cross_entropy(logits: Tensor, targets) -> Tensor:
-    """Mean cross-entropy of integer class labels under a softmax of the logits.
+    r"""Mean cross-entropy of integer class labels under a softmax of the logits.
 
     Parameters
     ----------
@@ -131,15 +127,15 @@ def cross_entropy(logits: Tensor, targets) -> Tensor:
 
     Notes
     -----
-    .. math::  L = \\frac1N\\sum_n \\bigl(\\operatorname{LSE}(\\mathbf z_n) - z_{n,y_n}\\bigr),\\qquad
-               \\frac{\\partial L}{\\partial\\mathbf Z} = \\frac{g}{N}(\\mathbf S - \\mathbf Y)
+    .. math::  L = \frac1N\sum_n \bigl(\operatorname{LSE}(\mathbf z_n) - z_{n,y_n}\bigr),\qquad
+               \frac{\partial L}{\partial\mathbf Z} = \frac{g}{N}(\mathbf S - \mathbf Y)
 
-    with :math:`\\mathbf S` the softmax of each row and :math:`\\mathbf Y` the one-hot labels
+    with :math:`\mathbf S` the softmax of each row and :math:`\mathbf Y` the one-hot labels
     (chapter 04, :func:`course_lib.losses.softmax_cross_entropy_grad`). One fused node: the
     backward pass reuses the forward's log-probabilities instead of differentiating
     ``log``, ``exp`` and ``sum`` one by one. Equals ``torch.nn.functional.cross_entropy``.
     """
-    z = _tensor(logits)
+    z = as_tensor(logits)
     y = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
     if z.ndim != 2 or y.shape != (z.shape[0],):
         raise ValueError(f"cross_entropy: expected logits (N, K) and targets (N,), got {z.shape} and {y.shape}")
@@ -157,18 +153,18 @@ def cross_entropy(logits: Tensor, targets) -> Tensor:
         grad[rows, y] -= 1
         grad *= g / n
         return (grad,)
-    return _record(np.asarray(-logp[rows, y].mean(), dtype=z.dtype), (z,), backward, "cross_entropy")
+    return record(np.asarray(-logp[rows, y].mean(), dtype=z.dtype), (z,), backward, "cross_entropy")
 
 
 def mse(pred: Tensor, target) -> Tensor:
-    """Mean squared error, :math:`L = \\frac1N\\sum_i(\\hat y_i - y_i)^2` over all :math:`N` entries.
+    r"""Mean squared error, :math:`L = \frac1N\sum_i(\hat y_i - y_i)^2` over all :math:`N` entries.
 
     Composed of tested ops (``-``, ``** 2``, ``mean``), so its gradient
-    :math:`\\frac2N(\\hat{\\mathbf y} - \\mathbf y)` comes from the chain rule. Equals
+    :math:`\frac2N(\hat{\mathbf y} - \mathbf y)` comes from the chain rule. Equals
     ``torch.nn.functional.mse_loss``.
     """
-    pred = _tensor(pred)
-    target = _lift(target, pred)
+    pred = as_tensor(pred)
+    target = as_tensor(target, pred.dtype) if not isinstance(target, Tensor) else target
     if pred.shape != target.shape:
         raise ValueError(f"mse: predictions have shape {pred.shape} but targets {target.shape}")
     return ((pred - target) ** 2).mean()
@@ -176,34 +172,34 @@ def mse(pred: Tensor, target) -> Tensor:
 
 def concatenate(tensors, axis: int = 0) -> Tensor:
     """Join tensors along an existing axis; each gets back its own slice of the gradient."""
-    tensors = [_tensor(t) for t in tensors]
+    tensors = [as_tensor(t) for t in tensors]
     sizes = np.cumsum([t.shape[axis] for t in tensors])[:-1]
-    return _record(np.concatenate([t.data for t in tensors], axis=axis), tuple(tensors),
+    return record(np.concatenate([t.data for t in tensors], axis=axis), tuple(tensors),
                    lambda g: tuple(np.split(g, sizes, axis=axis)), "concatenate")
 
 
 def stack(tensors, axis: int = 0) -> Tensor:
     """Join same-shaped tensors along a new axis; tensor ``i`` gets ``g`` at index ``i`` of that axis."""
-    tensors = [_tensor(t) for t in tensors]
+    tensors = [as_tensor(t) for t in tensors]
     out = np.stack([t.data for t in tensors], axis=axis)
-    return _record(out, tuple(tensors), lambda g: tuple(np.moveaxis(g, axis, 0)), "stack")
+    return record(out, tuple(tensors), lambda g: tuple(np.moveaxis(g, axis, 0)), "stack")
 
 
 def where(condition, a, b) -> Tensor:
-    """``a`` where ``condition`` holds, else ``b`` (with broadcasting).
+    r"""``a`` where ``condition`` holds, else ``b`` (with broadcasting).
 
     Notes
     -----
-    .. math::  \\frac{\\partial L}{\\partial\\mathbf A} = \\mathbf G\\odot[\\mathbf C],\\qquad
-               \\frac{\\partial L}{\\partial\\mathbf B} = \\mathbf G\\odot[\\lnot\\mathbf C]
+    .. math::  \frac{\partial L}{\partial\mathbf A} = \mathbf G\odot[\mathbf C],\qquad
+               \frac{\partial L}{\partial\mathbf B} = \mathbf G\odot[\lnot\mathbf C]
 
     each summed over its broadcast axes.
     """
     cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
-    a = a if isinstance(a, Tensor) else _lift(a, b) if isinstance(b, Tensor) else Tensor(a)
-    b = _lift(b, a)
+    a = a if isinstance(a, Tensor) else as_tensor(a, b.dtype if isinstance(b, Tensor) else None)
+    b = b if isinstance(b, Tensor) else as_tensor(b, a.dtype)
 
     def backward(g):
         return (unbroadcast(np.where(cond, g, 0), a.shape) if a.requires_grad else None,
                 unbroadcast(np.where(cond, 0, g), b.shape) if b.requires_grad else None)
-    return _record(np.where(cond, a.data, b.data), (a, b), backward, "where")
+    return record(np.where(cond, a.data, b.data), (a, b), backward, "where")

@@ -58,7 +58,7 @@ def topological_order(root, inputs=lambda node: node._prev) -> list:
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
-    """Sum a gradient back to the shape of an operand that was broadcast.
+    r"""Sum a gradient back to the shape of an operand that was broadcast.
 
     Parameters
     ----------
@@ -75,7 +75,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     -----
     Broadcasting copies the operand along new leading axes and along its axes of length 1;
     an input used :math:`k` times receives the sum of the :math:`k` gradients, so
-    :math:`\\partial L/\\partial b_j = \\sum_i G_{ij}` for :math:`\\mathbf{Z} = \\mathbf{X} + \\mathbf{b}`.
+    :math:`\partial L/\partial b_j = \sum_i G_{ij}` for :math:`\mathbf{Z} = \mathbf{X} + \mathbf{b}`.
     """
     if grad.shape == shape:
         return grad

@@ -1,9 +1,9 @@
-"""A small ``torch.nn``: modules with parameters, a dense layer, activations, an MLP.
+r"""A small ``torch.nn``: modules with parameters, a dense layer, activations, an MLP.
 
 - :class:`Module`: ``parameters()``, ``named_parameters()``, ``zero_grad()``; calling a
   module calls its ``forward``. Parameters are the :class:`Tensor` attributes that require
   grad, found recursively (sub-modules, lists of modules), in the order they were set.
-- :class:`Linear`: :math:`\\mathbf{Y} = \\mathbf{X}\\mathbf{W}^\\top + \\mathbf{b}` with
+- :class:`Linear`: :math:`\mathbf{Y} = \mathbf{X}\mathbf{W}^\top + \mathbf{b}` with
   ``weight`` of shape (out, in) and PyTorch's default initialization, or Xavier/He.
 - :class:`ReLU`, :class:`Tanh`, :class:`Sigmoid`; :class:`Sequential`; :class:`MLP`.
 
@@ -23,7 +23,7 @@ INIT_SCHEMES = ("pytorch", "xavier", "he")
 
 
 def init_std(scheme: str, fan_in: int, fan_out: int) -> float:
-    """Standard deviation of a layer's initial weights under an initialization scheme.
+    r"""Standard deviation of a layer's initial weights under an initialization scheme.
 
     Parameters
     ----------
@@ -37,16 +37,16 @@ def init_std(scheme: str, fan_in: int, fan_out: int) -> float:
 
     Notes
     -----
-    A layer :math:`z_i = \\sum_{j=1}^{n_\\text{in}} W_{ij}x_j` with independent zero-mean weights
-    has :math:`\\operatorname{Var} z = n_\\text{in}\\operatorname{Var}W\\,\\mathbb{E}[x^2]`; backwards,
-    :math:`\\operatorname{Var}\\partial_x = n_\\text{out}\\operatorname{Var}W\\,\\operatorname{Var}\\partial_z`.
+    A layer :math:`z_i = \sum_{j=1}^{n_\text{in}} W_{ij}x_j` with independent zero-mean weights
+    has :math:`\operatorname{Var} z = n_\text{in}\operatorname{Var}W\,\mathbb{E}[x^2]`; backwards,
+    :math:`\operatorname{Var}\partial_x = n_\text{out}\operatorname{Var}W\,\operatorname{Var}\partial_z`.
 
     - Xavier/Glorot (tanh, sigmoid; keep both passes' variance on average):
-      :math:`\\sigma = \\sqrt{2/(n_\\text{in} + n_\\text{out})}`.
-    - He/Kaiming (ReLU, which zeroes half of its inputs, so :math:`\\mathbb{E}[x^2] = \\operatorname{Var}z/2`):
-      :math:`\\sigma = \\sqrt{2/n_\\text{in}}`.
-    - PyTorch's ``nn.Linear`` default, :math:`\\mathcal{U}(-1/\\sqrt{n_\\text{in}}, 1/\\sqrt{n_\\text{in}})`:
-      :math:`\\sigma = 1/\\sqrt{3n_\\text{in}}`.
+      :math:`\sigma = \sqrt{2/(n_\text{in} + n_\text{out})}`.
+    - He/Kaiming (ReLU, which zeroes half of its inputs, so :math:`\mathbb{E}[x^2] = \operatorname{Var}z/2`):
+      :math:`\sigma = \sqrt{2/n_\text{in}}`.
+    - PyTorch's ``nn.Linear`` default, :math:`\mathcal{U}(-1/\sqrt{n_\text{in}}, 1/\sqrt{n_\text{in}})`:
+      :math:`\sigma = 1/\sqrt{3n_\text{in}}`.
     """
     if scheme == "xavier":
         return math.sqrt(2.0 / (fan_in + fan_out))
@@ -105,14 +105,14 @@ class Module:
 
 
 class Linear(Module):
-    """A dense layer :math:`\\mathbf{Y} = \\mathbf{X}\\mathbf{W}^\\top + \\mathbf{b}`, as ``torch.nn.Linear``.
+    r"""A dense layer :math:`\mathbf{Y} = \mathbf{X}\mathbf{W}^\top + \mathbf{b}`, as ``torch.nn.Linear``.
 
     Parameters
     ----------
     in_features, out_features : int
     bias : bool
     init : {"pytorch", "xavier", "he"}
-        ``"pytorch"`` draws ``W`` and ``b`` from :math:`\\mathcal U(-k, k)`, :math:`k = 1/\\sqrt{n_\\text{in}}`
+        ``"pytorch"`` draws ``W`` and ``b`` from :math:`\mathcal U(-k, k)`, :math:`k = 1/\sqrt{n_\text{in}}`
         (PyTorch's default); ``"xavier"`` and ``"he"`` draw ``W`` from a normal distribution with
         the standard deviation of :func:`init_std` and set ``b = 0``.
     scale : float
@@ -149,21 +149,21 @@ class Linear(Module):
 
 
 class ReLU(Module):
-    """:math:`\\max(x, 0)` element-wise."""
+    r""":math:`\max(x, 0)` element-wise."""
 
     def forward(self, x: Tensor) -> Tensor:
         return x.relu()
 
 
 class Tanh(Module):
-    """:math:`\\tanh x` element-wise."""
+    r""":math:`\tanh x` element-wise."""
 
     def forward(self, x: Tensor) -> Tensor:
         return x.tanh()
 
 
 class Sigmoid(Module):
-    """:math:`\\sigma(x)` element-wise."""
+    r""":math:`\sigma(x)` element-wise."""
 
     def forward(self, x: Tensor) -> Tensor:
         return x.sigmoid()

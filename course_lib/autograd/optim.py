@@ -15,18 +15,18 @@ from course_lib.autograd.tensor import Tensor
 
 
 class SGD:
-    """Plain stochastic gradient descent.
+    r"""Plain stochastic gradient descent.
 
     Parameters
     ----------
     params : iterable of Tensor
         The parameters to update (for example ``model.parameters()``).
     lr : float
-        Learning rate :math:`\\eta > 0`.
+        Learning rate :math:`\eta > 0`.
 
     Notes
     -----
-    .. math::  \\boldsymbol\\theta \\leftarrow \\boldsymbol\\theta - \\eta\\,\\nabla_{\\boldsymbol\\theta} L
+    .. math::  \boldsymbol\theta \leftarrow \boldsymbol\theta - \eta\,\nabla_{\boldsymbol\theta} L
 
     Equals ``torch.optim.SGD(params, lr)`` (no momentum, no weight decay).
     """

@@ -18,7 +18,7 @@ from course_lib.autograd.graph import topological_order
 
 
 class Value:
-    """A scalar that records the operations that made it.
+    r"""A scalar that records the operations that made it.
 
     Parameters
     ----------
@@ -31,7 +31,7 @@ class Value:
     Attributes
     ----------
     grad : float
-        :math:`\\partial L/\\partial\\,\\text{self}` after ``L.backward()`` (accumulated over calls).
+        :math:`\partial L/\partial\,\text{self}` after ``L.backward()`` (accumulated over calls).
     """
 
     __slots__ = ("data", "grad", "_backward", "_prev", "_op")
@@ -47,7 +47,7 @@ class Value:
         return f"Value(data={self.data:.4g}, grad={self.grad:.4g})"
 
     def __add__(self, other) -> "Value":
-        """:math:`c = a + b`; :math:`\\bar a \\mathrel{+}= \\bar c`, :math:`\\bar b \\mathrel{+}= \\bar c`."""
+        r""":math:`c = a + b`; :math:`\bar a \mathrel{+}= \bar c`, :math:`\bar b \mathrel{+}= \bar c`."""
         other = other if isinstance(other, Value) else Value(other)
         out = Value(self.data + other.data, (self, other), "+")
 
@@ -58,7 +58,7 @@ class Value:
         return out
 
     def __mul__(self, other) -> "Value":
-        """:math:`c = ab`; :math:`\\bar a \\mathrel{+}= b\\bar c`, :math:`\\bar b \\mathrel{+}= a\\bar c`."""
+        r""":math:`c = ab`; :math:`\bar a \mathrel{+}= b\bar c`, :math:`\bar b \mathrel{+}= a\bar c`."""
         other = other if isinstance(other, Value) else Value(other)
         out = Value(self.data * other.data, (self, other), "*")
 
@@ -69,7 +69,7 @@ class Value:
         return out
 
     def __pow__(self, k: float) -> "Value":
-        """:math:`c = a^k` (constant :math:`k`); :math:`\\bar a \\mathrel{+}= k a^{k-1}\\bar c`."""
+        r""":math:`c = a^k` (constant :math:`k`); :math:`\bar a \mathrel{+}= k a^{k-1}\bar c`."""
         out = Value(self.data ** k, (self,), f"**{k}")
 
         def _backward():
@@ -78,7 +78,7 @@ class Value:
         return out
 
     def exp(self) -> "Value":
-        """:math:`c = e^a`; :math:`\\bar a \\mathrel{+}= c\\,\\bar c`."""
+        r""":math:`c = e^a`; :math:`\bar a \mathrel{+}= c\,\bar c`."""
         out = Value(math.exp(self.data), (self,), "exp")
 
         def _backward():
@@ -87,7 +87,7 @@ class Value:
         return out
 
     def log(self) -> "Value":
-        """:math:`c = \\log a`; :math:`\\bar a \\mathrel{+}= \\bar c / a`."""
+        r""":math:`c = \log a`; :math:`\bar a \mathrel{+}= \bar c / a`."""
         out = Value(math.log(self.data), (self,), "log")
 
         def _backward():
@@ -96,7 +96,7 @@ class Value:
         return out
 
     def tanh(self) -> "Value":
-        """:math:`c = \\tanh a`; :math:`\\bar a \\mathrel{+}= (1 - c^2)\\bar c`."""
+        r""":math:`c = \tanh a`; :math:`\bar a \mathrel{+}= (1 - c^2)\bar c`."""
         out = Value(math.tanh(self.data), (self,), "tanh")
 
         def _backward():
@@ -105,7 +105,7 @@ class Value:
         return out
 
     def relu(self) -> "Value":
-        """:math:`c = \\max(a, 0)`; :math:`\\bar a \\mathrel{+}= [a > 0]\\,\\bar c`."""
+        r""":math:`c = \max(a, 0)`; :math:`\bar a \mathrel{+}= [a > 0]\,\bar c`."""
         out = Value(self.data if self.data > 0 else 0.0, (self,), "relu")
 
         def _backward():
@@ -132,7 +132,7 @@ class Value:
 
 
 class Neuron:
-    """:math:`f(\\sum_i w_i x_i + b)` with one :class:`Value` per weight."""
+    r""":math:`f(\sum_i w_i x_i + b)` with one :class:`Value` per weight."""
 
     def __init__(self, n_in: int, activation: str | None, rng: random.Random):
         k = 1.0 / math.sqrt(n_in)  # PyTorch's default bound, as the tensor engine's Linear
@@ -170,6 +170,6 @@ class ScalarMLP:
 
 
 def cross_entropy(logits: list[Value], target: int) -> Value:
-    """:math:`\\operatorname{LSE}(\\mathbf z) - z_y` for one example, shifted by :math:`\\max_k z_k` (a constant)."""
+    r""":math:`\operatorname{LSE}(\mathbf z) - z_y` for one example, shifted by :math:`\max_k z_k` (a constant)."""
     m = max(z.data for z in logits)
     return sum(((z - m).exp() for z in logits), Value(0.0)).log() - (logits[target] - m)
