@@ -129,6 +129,27 @@ def test_a_learner_interrupt_raises_in_the_check_cell(tmp_path):
     assert not any("not reached" in o.get("text", "") for o in outputs)
 
 
+@pytest.mark.slow
+def test_the_key_is_gone_before_the_first_cell_runs(tmp_path):
+    """The kernel takes the key at start-up: the first cell finds neither the variable nor the
+    file, and the start-up line bound no name in the notebook's namespace."""
+    probe = new_code_cell(
+        "import os, glob\n"
+        f"print('env', os.environ.get({seal.KEY_FILE_ENV!r}))\n"
+        "print('files', glob.glob('/tmp/course-kernel-*/grader.key'))\n"
+        "print('names', sorted(n for n in dir() if not n.startswith('_') and n not in ('In', 'Out', 'exit', "
+        "'quit', 'get_ipython', 'os', 'glob')))")
+    nb = new_notebook(cells=[probe])
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    probe.id = "probe"
+    assert execute(nb, tmp_path, cell_timeout=60, key=seal.new_key()) == (None, None)
+    text = "".join(o.get("text", "") for o in nb.cells[0].outputs)
+    names = next(line for line in text.splitlines() if line.startswith("names"))
+    assert "env None" in text and "course_lib" not in names and "seal" not in names, text
+    mine = [line for line in text.splitlines() if line.startswith("files")]
+    assert mine == ["files []"] or "grader.key" not in mine[0], text
+
+
 def _live_children() -> list[str]:
     """Command lines of this process's children that are still running (Linux /proc)."""
     found = []
