@@ -178,8 +178,11 @@ class Tester:
             self._example_mistakes = {}
             for shown, value in self._examples:
                 value = value() if callable(value) else value
+                # On one line, so that it reads inside a sentence.
+                printed = str(np.round(np.asarray(value, dtype=np.float64), 6).tolist()) if np.ndim(value) \
+                    else format_value(value)
                 self._example_mistakes[
-                    f"Your answer equals the output of the worked example {shown} = {format_value(value)}, but "
+                    f"Your answer equals the output of the worked example {shown} = {printed}, but "
                     "this case has other inputs: compute the result from the arguments instead of returning "
                     "the example's answer."] = value
         return self._example_mistakes
