@@ -203,6 +203,12 @@ def _one_hint(matching: list[str]) -> str | None:
     return matching[0] if len(matching) == 1 else "One of these: " + " | ".join(matching)
 
 
+def _abs_diff(arr: np.ndarray, exp: np.ndarray) -> np.ndarray:
+    """``|arr - exp|``, with 0 where both are the same infinity (inf - inf would be nan)."""
+    with np.errstate(invalid="ignore"):
+        return np.where(arr == exp, 0.0, np.abs(arr - exp))
+
+
 def _where(arr: np.ndarray, exp: np.ndarray, rtol: float, atol: float) -> str:
     """Name the entry that broke the tolerance the most, ``|got - ref| / (atol + rtol |ref|)``.
 
@@ -210,7 +216,9 @@ def _where(arr: np.ndarray, exp: np.ndarray, rtol: float, atol: float) -> str:
     and still pass while a small one fails.
     """
     allowed = atol + rtol * np.abs(exp)
-    excess = np.abs(arr - exp) / allowed
+    diff = _abs_diff(arr, exp)
+    with np.errstate(divide="ignore", invalid="ignore"):  # atol = 0 with a zero reference: allowed is 0
+        excess = np.where(diff == 0, 0.0, diff / allowed)
     if arr.ndim == 0:
         return (f"got {format_value(arr.item())}, expected {format_value(exp.item())} "
                 f"(the tolerance is ±{float(allowed):.2g})")
@@ -284,7 +292,7 @@ def diagnose(
         )
     if np.allclose(arr, exp, rtol=rtol, atol=atol):
         return None
-    max_err = float(np.max(np.abs(arr - exp)))
+    max_err = float(np.max(_abs_diff(arr, exp)))
     message = f"Wrong value{'s' if arr.ndim else ''}: {_where(arr, exp, rtol, atol)}."
     hint = (_one_hint(matching_mistakes(arr, exp, mistakes, rtol, atol))
             or _dtype_hint(raw_dtype, arr, exp, rtol, atol) or generic_hint(arr, exp, rtol, atol))
