@@ -34,8 +34,13 @@ test: $(STAMP)
 
 # The property tests only, with fresh random examples and 10x as many per test as `make test`
 # (profiles in tests/conftest.py). Every falsifying example is a bug: fix it at its root.
+# Each run draws a seed and prints it; `make fuzz FUZZ_SEED=<seed>` draws the same examples again.
+FUZZ_SEED ?=
 fuzz: $(STAMP)
-	$(NO_NETWORK) $(BIN)/python -m pytest tests --hypothesis-profile=fuzz -n $(PYTEST_WORKERS) --durations=10 -q
+	@seed=$(FUZZ_SEED); seed=$${seed:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+	echo "make fuzz FUZZ_SEED=$$seed"; \
+	$(NO_NETWORK) $(BIN)/python -m pytest tests --hypothesis-profile=fuzz --hypothesis-seed=$$seed \
+		-n $(PYTEST_WORKERS) --durations=10 -q
 
 build: $(STAMP)
 	$(BIN)/course build

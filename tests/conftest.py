@@ -121,4 +121,7 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.section("fuzz")
     summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items()))
     terminalreporter.write_line(f"{len(tests)} property tests ran ({summary}), {examples} passing examples in all, "
-                                f"{FUZZ_FACTOR}x the examples per test of `make test`, fresh random draws.")
+                                f"{FUZZ_FACTOR}x the examples per test of `make test`.")
+    seed = terminalreporter.config.getoption("--hypothesis-seed")
+    if seed is not None:
+        terminalreporter.write_line(f"Seed {seed}: `make fuzz FUZZ_SEED={seed}` draws these examples again.")
