@@ -19,7 +19,9 @@ Settings objects inherit the profile that is loaded when they are created, i.e. 
 module is imported; so a test module must never load a profile itself (it would change the
 examples of every module imported after it) and sets its own values with ``@settings`` only.
 """
+import importlib
 import os
+import pkgutil
 import sys
 from pathlib import Path
 
@@ -53,6 +55,20 @@ def pytest_configure(config):
 
     if getattr(netblock, "install", None):
         netblock.install()
+
+
+def pytest_collection_finish(session):
+    # Hypothesis mixes constants it finds in local source (here: course_lib's modules) into the
+    # examples it draws, and rescans whenever a new module is imported. Tests import some modules
+    # lazily (check() loads a chapter's questions on first use), and xdist hands out test files in
+    # whatever order its workers free up, so without this the derandomized examples of a test
+    # would depend on which tests happened to run before it on its worker. Importing the whole
+    # package before any test draws fixes the pool: the same code gives the same examples.
+    import course_lib
+
+    for module in pkgutil.walk_packages(course_lib.__path__, "course_lib."):
+        if not module.name.endswith("__main__"):  # runs the CLI
+            importlib.import_module(module.name)
 
 
 # -- fuzz mode ----------------------------------------------------------------------------------
