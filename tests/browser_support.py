@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import secrets
@@ -407,3 +408,117 @@ def widget_in_lab(tmp_path: Path, notebook: str, widget: str, *, budget_s: float
                 browser.close()
     finally:
         lab.stop()
+
+
+# -- the browser's slider, in Python ------------------------------------------------------------
+def js_round(x: float) -> int:
+    """JavaScript's Math.round: the nearest integer, halves toward +infinity."""
+    return math.floor(x + 0.5)
+
+
+def nouislider_handle(value: float, lo: float, hi: float, step: float) -> float:
+    """Where noUiSlider 15 puts a handle set to ``value`` on ``[lo, hi]`` with ``step``, and reports it.
+
+    Its arithmetic, in the same order (so the same doubles): value -> percent
+    (``toStepping``), snapped to the step in percent (``getStep``), clamped to [0, 100], and
+    back (``fromStepping``). The source is in the venv's
+    ``share/jupyter/labextensions/@jupyter-widgets/jupyterlab-manager/static``.
+    """
+    pct = 100.0 if value >= hi else (100 * (value - lo)) / (hi - lo) / 1.0
+    if pct != 100:
+        n = (100 * step) / (hi - lo) / 1.0
+        pct = 0 + js_round((pct - 0) / n) * n
+    pct = max(min(pct, 100.0), 0.0)
+    if pct >= 100:
+        return hi
+    return (pct - 0) * 1.0 * (hi - lo) / 100 + lo
+
+
+class SliderFrontEnd:
+    """ipywidgets 8.1's view of one slider in the browser (FloatSlider, IntSlider, FloatLogSlider).
+
+    It receives the kernel's state messages in order, as the browser does, and does what the
+    view does with each: on a new min, max or step, ``updateOptions`` re-places the handle
+    (snapping the model's value to the step); on a new value, ``set`` places it; a handle whose
+    value differs from the model's is reported back (``handleSliderChanged``); and ``update``
+    clamps the value into [min, max]. The reports queue in :attr:`echoes` until
+    :meth:`deliver` hands them to the kernel, later, as the comm would. This is how a
+    slider the kernel moves can move itself again: the bugs of issue 8 (a lost preset start,
+    two or three renders per press) are reproduced with it.
+    """
+
+    def __init__(self, control):
+        self.control = control
+        self.log = hasattr(control, "base")
+        self.integer = not self.log and isinstance(control.value, int)
+        self.model = dict(control.get_state(["min", "max", "step", "value"]))
+        self.echoes: list = []
+        self.messages: list[dict] = []
+        old = control.comm
+        control.comm = _FrontEndComm(self, getattr(old, "comm_id", None))
+
+    def _handle(self) -> float:
+        m = self.model
+        target = math.log(m["value"], self.control.base) if self.log else m["value"]
+        if self.log:
+            target = min(max(target, m["min"]), m["max"])
+        handle = nouislider_handle(target, m["min"], m["max"], m["step"])
+        return js_round(handle) if self.integer else handle
+
+    def _report(self) -> None:
+        """``handleSliderChanged`` after noUiSlider's "update" event (continuous_update is on)."""
+        handle = self._handle()
+        value = self.control.base ** handle if self.log else handle
+        if value != self.model["value"]:
+            self.model["value"] = value
+            self.echoes.append(value)
+
+    def receive(self, state: dict) -> None:
+        self.messages.append(dict(state))
+        changed = [k for k in state if k in self.model and self.model[k] != state[k]]
+        self.model.update({k: state[k] for k in changed})
+        for key in changed:  # Backbone: every attribute is set first, then one event per attribute
+            self._report()  # updateOptions (min, max, step) or set (value) both re-place the handle
+        if changed and not self.log:  # the view's update(): the value clamped into [min, max]
+            m = self.model
+            clamped = min(max(m["value"], m["min"]), m["max"])
+            if clamped != m["value"]:
+                m["value"] = clamped
+                self.echoes.append(clamped)
+
+    def deliver(self) -> int:
+        """Hand the queued reports to the kernel (as its comm would); returns how many there were."""
+        echoes, self.echoes = self.echoes, []
+        for value in echoes:
+            self.control.set_state({"value": value})
+        return len(echoes)
+
+
+class _FrontEndComm:
+    """A comm whose messages from the kernel go to a :class:`SliderFrontEnd` instead of a browser."""
+
+    kernel = True  # ipywidgets sends state only over a comm with a kernel
+
+    def __init__(self, front_end: SliderFrontEnd, comm_id):
+        self.front_end, self.comm_id = front_end, comm_id or secrets.token_hex(16)
+
+    def send(self, data=None, buffers=None, **_):
+        if data and data.get("method") == "update":
+            self.front_end.receive(data["state"])
+
+    def on_msg(self, callback):
+        pass
+
+    def close(self, *_, **__):
+        pass
+
+
+def settle(front_ends, rounds: int = 10) -> int:
+    """Deliver reports until none are left (each may make the kernel send more); returns their number."""
+    total = 0
+    for _ in range(rounds):
+        delivered = sum(f.deliver() for f in front_ends)
+        total += delivered
+        if not delivered:
+            return total
+    raise AssertionError(f"the sliders still echo after {rounds} rounds")

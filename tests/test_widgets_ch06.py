@@ -18,6 +18,8 @@ from course_lib.widgets.ch06_optimization import (
     RACERS,
     MomentumRateMap,
     OptimizerRace,
+    PathCache,
+    _entrants,
     momentum_rates,
     optimizer_race,
 )
@@ -87,6 +89,31 @@ def test_the_cache_never_serves_a_stale_path():
     assert all(np.array_equal(again[k]["points"], first[k]["points"]) for k in first)
     moved = optimizer_race(**{**base, "x0": 0.5})["racers"]
     assert all(moved[k]["points"][0, 0] == 0.5 for k in moved)
+
+
+def test_a_partly_cached_race_after_a_full_cache_answers():
+    """Issue 8's freeze: with the cache full and only some racers cached, eviction dropped this
+    call's own entries and the race raised KeyError (silently, in the browser)."""
+    first = optimizer_race("rosenbrock")
+    for i in range(15):
+        optimizer_race("rosenbrock", x0=-1.5 + 0.01 * (i + 1))
+    data = optimizer_race("rosenbrock", lr_adaptive=0.2)
+    fresh = optimizer_race("rosenbrock", lr_adaptive=0.2, steps=249)  # not cached: computed now
+    for key in ("gd", "momentum", "nesterov"):  # same lr: the cached paths of the first race
+        assert np.array_equal(data["racers"][key]["points"], first["racers"][key]["points"])
+    for key in ("adagrad", "rmsprop", "adam"):
+        assert np.array_equal(data["racers"][key]["points"][:250], fresh["racers"][key]["points"])
+
+
+def test_a_cache_smaller_than_one_race_still_answers_every_racer():
+    cache = PathCache(capacity=2)
+    entrants = _entrants(1e-3, 0.1, 0.9, 0.9, 0.99)
+    for x0 in (-1.5, -1.0, -1.5):
+        paths = cache.paths("rosenbrock", x0, 2.0, 30, entrants)
+        assert set(paths) == set(entrants) and all(p["points"][0, 0] == x0 for p in paths.values())
+        assert len(cache) <= 2
+    partly = cache.paths("rosenbrock", -1.5, 2.0, 30, _entrants(1e-3, 0.2, 0.9, 0.9, 0.99))
+    assert set(partly) == set(entrants)
 
 
 @pytest.mark.parametrize("surface", sorted(RACE_SURFACES))
@@ -186,3 +213,49 @@ def test_rate_map_view_follows_a_drag_and_kappa():
     assert w.pointer(*_pixel(w, w.ax_curve, 100, 1e-3)) is None
     assert np.array_equal(pixels(w.png()), pixels(MomentumRateMap(kappa=1000.0, **changes).png()))
     assert WIDGET_MIME in w._repr_mimebundle_()
+
+
+# -- the race in a browser: presets survive the sliders' reports -------------------------------------
+@pytest.mark.parametrize("surface", sorted(RACE_SURFACES))
+def test_each_preset_is_a_value_its_controls_hold(surface):
+    w = OptimizerRace(surface=surface, **PRESETS[surface])
+    controls = w._get_controls()
+    for key in ("x0", "y0"):
+        c = controls[key]
+        k = (PRESETS[surface][key] - c.min) / c.step
+        assert abs(k - round(k)) < 1e-9, f"{surface}: {key} = {PRESETS[surface][key]} is off the {c.step} grid"
+        assert (c.max - c.min) / c.step >= 200  # still a fine slider
+    for key in ("lr", "lr_adaptive"):
+        assert PRESETS[surface][key] in [value for _, value in controls[key].options]
+
+
+def test_switching_surfaces_keeps_each_preset_start_in_a_browser():
+    """Beale -> saddle started at (0.98, 0.00) in JupyterLab: the start sliders reported the old
+    value snapped to intermediate states. With the browser's slider modelled, every surface's
+    race starts at its preset, after one render."""
+    import ipywidgets as ipw
+
+    from browser_support import SliderFrontEnd, settle
+
+    w = OptimizerRace()
+    w.widget()
+    controls = w._get_controls()
+    fronts = [SliderFrontEnd(c) for c in controls.values() if isinstance(c, (ipw.FloatSlider, ipw.IntSlider))]
+    renders = []
+    png = w.png
+    w.png = lambda: renders.append(1) or png()
+    for surface in ("beale", "saddle", "ill_conditioned", "net_slice", "beale", "rosenbrock", "saddle"):
+        before = len(renders)
+        controls["surface"].value = surface  # the learner picks it in the dropdown
+        settle(fronts)
+        preset = PRESETS[surface]
+        assert (w.params["x0"], w.params["y0"]) == pytest.approx((preset["x0"], preset["y0"]), abs=1e-12), surface
+        assert np.allclose(w.data["start"], [preset["x0"], preset["y0"]])
+        assert w.params["lr"] == preset["lr"] and w.params["lr_adaptive"] == preset["lr_adaptive"]
+        assert len(renders) - before == 1, f"{surface}: {len(renders) - before} renders"
+        assert f"start ({preset['x0']:.2f}, {preset['y0']:.2f})" in w.readout
+
+
+def test_race_readout_is_a_spaced_table_with_the_start():
+    w = OptimizerRace()
+    assert w.readout.count("<th") == 5 and "padding" in w.readout and "start (-1.50, 2.00)" in w.readout

@@ -6,7 +6,7 @@ import functools
 import numpy as np
 
 from course_lib import linalg as la
-from course_lib.widgets.base import PALETTE, BlittedWidget, register_widget
+from course_lib.widgets.base import LEGEND_FONTSIZE, PALETTE, BlittedWidget, register_widget
 
 # Ten classes need ten colours: the eight Okabe-Ito hues, grey, and a brown.
 DIGIT_COLOURS = [PALETTE[c] for c in ("blue", "orange", "green", "vermillion", "sky", "purple", "yellow",
@@ -18,17 +18,12 @@ def _fmt(x: float, digits: int = 2) -> str:
     return f"{round(float(x), digits) + 0.0:.{digits}f}"
 
 
-def _snap(v: float, step: float = 0.05, lim: float = 2.0) -> float:
-    """A pointer coordinate as a slider value: on the slider's grid and inside its range."""
-    return round(float(np.clip(np.round(v / step) * step, -lim, lim)), 2)
-
-
 @register_widget
 class MatrixOnPlane(BlittedWidget):
     """A 2x2 matrix acting on the plane: grid, unit circle, basis vectors, eigenvectors, determinant."""
 
     name = "01.matrix_2x2"
-    figsize = (5.0, 5.0)
+    figsize = (5.2, 5.6)
     LIM = 3.5  # fixed view, so that stretching and squashing are visible as such
 
     @classmethod
@@ -83,7 +78,9 @@ class MatrixOnPlane(BlittedWidget):
                    Line2D([], [], color=PALETTE["vermillion"], lw=2, label="$A e_1$"),
                    Line2D([], [], color=PALETTE["green"], lw=2, label="$A e_2$"),
                    Line2D([], [], color=PALETTE["purple"], lw=2, label="eigenvector directions")]
-        ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
+        # Under the plane: inside, the legend covered the grid and the eigenvector lines.
+        fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=LEGEND_FONTSIZE, frameon=False,
+                   columnspacing=1.0)
 
     def draw(self, data) -> None:
         A, det, lam, V = data["A"], data["det"], data["eigenvalues"], data["eigenvectors"]
@@ -113,10 +110,11 @@ class MatrixOnPlane(BlittedWidget):
                         f"&nbsp;·&nbsp; eigenvalues: {eig}")
 
     def on_pointer(self, ax, x: float, y: float) -> dict:
-        """Dragging moves the nearer of the tips of A e1, A e2: that column of A follows the pointer."""
+        """Dragging moves the nearer of the tips of A e1, A e2: that column of A follows the pointer
+        (snapped to the sliders' 0.05 grid and range by :meth:`FigureWidget.pointer`)."""
         A = self.data["A"]
         j = int(np.argmin(np.hypot(A[0] - x, A[1] - y)))  # column j ends at (A[0, j], A[1, j])
-        return {f"a1{j + 1}": _snap(x), f"a2{j + 1}": _snap(y)}
+        return {f"a1{j + 1}": x, f"a2{j + 1}": y}
 
     def controls(self) -> dict:
         import ipywidgets as w

@@ -17,8 +17,8 @@ from matplotlib.patches import FancyArrowPatch
 
 from course_lib import calculus as calc
 from course_lib.surfaces import SURFACES, get_surface
-from course_lib.widgets.base import PALETTE, register_widget
-from course_lib.widgets.base import BlittedWidget
+from course_lib.widgets.base import LEGEND_FONTSIZE, PALETTE, BlittedWidget, register_widget
+from course_lib.widgets.controls import grid_step, move_slider, snap_value
 
 # -- gradient field and linearization ---------------------------------------------------------------
 GRID_N = 80  # contour grid
@@ -108,7 +108,7 @@ class GradientField(BlittedWidget):
     level-set tangent and, on the right, the slice along the gradient with its linearization."""
 
     name = "02.gradient_field"
-    figsize = (8.6, 3.9)
+    figsize = (8.6, 4.3)
     SURFACE_CHOICES = ("himmelblau", "wavy", "rosenbrock", "beale", "bowl", "ill_conditioned", "saddle")
 
     compute = staticmethod(gradient_field)
@@ -133,7 +133,9 @@ class GradientField(BlittedWidget):
         (self.point,) = ax.plot([], [], "o", ms=9, color=PALETTE["vermillion"], mec="white", zorder=5,
                                 label="point (drag me)")
         self.moving(self.tangent_line, self.arrow, self.point)
-        ax.legend(loc="lower left", fontsize=7, framealpha=0.85)
+        # Legends under their panels, off the contours and curves.
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower left", fontsize=LEGEND_FONTSIZE,
+                   frameon=False, ncols=2)
 
         axs = self.ax_slice
         # The y axis moves with the point: drawn every time, like the lines (not part of the background).
@@ -145,7 +147,8 @@ class GradientField(BlittedWidget):
         self.moving(self.slice_f, self.slice_lin, self.slice_quad, self.slice_point)
         axs.axvline(0, color=PALETTE["grey"], lw=0.8)
         axs.set(xlabel="t  (step along the unit gradient u)", ylabel="f(p + t u)", title="slice along the gradient")
-        axs.legend(loc="upper left", fontsize=7, framealpha=0.85)
+        fig.legend(*axs.get_legend_handles_labels(), loc="outside lower right", fontsize=LEGEND_FONTSIZE,
+                   frameon=False, ncols=2)
 
     def _redraw_contours(self, data) -> None:
         """Only on a change of surface: the one place a widget may replace an artist."""
@@ -159,7 +162,9 @@ class GradientField(BlittedWidget):
         self.quiver.XY = offsets  # Quiver keeps its own copy for limits and arrow angles
         self.quiver.set_UVC(field["U"], field["V"])
         (xa, xb), (ya, yb) = data["domain"]
-        self.ax.set(xlim=(xa, xb), ylim=(ya, yb), title=f"{data['title']}: contours and gradient directions")
+        # Two lines: on one, "Ill-conditioned quadratic (kappa = 10): contours and gradient directions"
+        # is wider than the square panel and was clipped at the figure's left edge.
+        self.ax.set(xlim=(xa, xb), ylim=(ya, yb), title=f"{data['title']}\ncontours and gradient directions")
         self.ax_slice.set_xlim(data["t"][0], data["t"][-1])
         self._contour_of = data["surface"]
         self._background = None
@@ -191,14 +196,13 @@ class GradientField(BlittedWidget):
         import ipywidgets as w
 
         (xa, xb), (ya, yb) = get_surface(self.params["surface"]).domain
-        layout = w.Layout(width="260px")
         return {
             "surface": w.Dropdown(options=[(SURFACES[k].title, k) for k in self.SURFACE_CHOICES],
                                   value=self.params["surface"], description="surface"),
-            "x0": w.FloatSlider(value=self.params["x0"], min=xa, max=xb, step=(xb - xa) / 200, description="x0",
-                                continuous_update=True, layout=layout),
-            "y0": w.FloatSlider(value=self.params["y0"], min=ya, max=yb, step=(yb - ya) / 200, description="y0",
-                                continuous_update=True, layout=layout),
+            "x0": w.FloatSlider(value=self.params["x0"], min=xa, max=xb, step=grid_step(xa, xb), description="x0",
+                                continuous_update=True),
+            "y0": w.FloatSlider(value=self.params["y0"], min=ya, max=yb, step=grid_step(ya, yb), description="y0",
+                                continuous_update=True),
         }
 
     def on_pointer(self, ax, x, y):
@@ -210,24 +214,13 @@ class GradientField(BlittedWidget):
             (xa, xb), (ya, yb) = get_surface(changes["surface"]).domain
             changes.setdefault("x0", float(np.clip(self.params["x0"], xa, xb)))
             changes.setdefault("y0", float(np.clip(self.params["y0"], ya, yb)))
-            if self._controls is not None:  # the sliders follow the new domain
-                self._quiet = True
-                try:
+            if self._controls is not None:  # the sliders follow the new domain, the point its grid
+                with self.quietly():
                     for key, lo, hi in [("x0", xa, xb), ("y0", ya, yb)]:
-                        _set_range(self._controls[key], lo, hi)
-                        self._controls[key].value = changes[key]
-                finally:
-                    self._quiet = False
+                        step = grid_step(lo, hi)
+                        changes[key] = snap_value(changes[key], lo, hi, step)
+                        move_slider(self._controls[key], changes[key], lo, hi, step)
         return super().update(**changes)
-
-
-def _set_range(slider, lo: float, hi: float) -> None:
-    """Move a slider's range without ever having min > max on the way."""
-    if lo > slider.max:
-        slider.max, slider.min = hi, lo
-    else:
-        slider.min, slider.max = lo, hi
-    slider.step = (hi - lo) / 200
 
 
 # -- finite-difference error against the step ----------------------------------------------------------
@@ -288,7 +281,7 @@ class FiniteDifferenceError(BlittedWidget):
     """Log-log plot of the error of forward and central differences against the step h."""
 
     name = "02.fd_error"
-    figsize = (6.6, 4.2)
+    figsize = (6.6, 4.7)
     METHODS = (("forward", "orange", "forward  (f(x+h) - f(x)) / h"),
                ("central", "blue", "central  (f(x+h) - f(x-h)) / 2h"))
 
@@ -318,7 +311,8 @@ class FiniteDifferenceError(BlittedWidget):
         # Proxy entries explain the line styles once for both methods.
         ax.plot([], [], "--", color=PALETTE["grey"], label="truncation model (h, h²)")
         ax.plot([], [], ":", color=PALETTE["grey"], label="round-off model ε|f|/h")
-        ax.legend(loc="lower left", fontsize=7, framealpha=0.9)
+        # Under the axes: inside, it covered the truncation lines.
+        fig.legend(loc="outside lower center", ncols=2, fontsize=LEGEND_FONTSIZE, frameon=False)
         self.title = ax.set_title(" ")
         self.moving(self.roundoff, self.h_line, self.title)
 

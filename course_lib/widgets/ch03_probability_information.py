@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib import probability as pr
-from course_lib.widgets.base import PALETTE, register_widget
-from course_lib.widgets.base import BlittedWidget  # render the static parts once
+from course_lib.widgets.base import LEGEND_FONTSIZE, PALETTE, BlittedWidget, register_widget
 
 _BOX = {"fc": "white", "ec": "none", "alpha": 0.85, "pad": 1.5}
 
@@ -59,7 +58,7 @@ class SoftmaxTemperature(BlittedWidget):
         ax.axhline(1.0 / k, color=PALETTE["grey"], ls="--", lw=1, label=f"uniform 1/{k}")
         ax.set(xticks=np.arange(k), xticklabels=[f"class {i + 1}" for i in range(k)], ylim=(0, 1.12),
                ylabel="probability softmax(z / T)", xlabel="class (logits: see the readout)")
-        ax.legend(loc="upper right", fontsize=8)
+        ax.legend(loc="upper right", fontsize=LEGEND_FONTSIZE)
         ax2.set(xscale="log", xlim=10.0 ** np.array(LOG10_T_RANGE), ylim=(0, np.log(k) * 1.12),
                 xlabel="temperature T (log scale)", ylabel="entropy H (nats)")
         ax2.axhline(np.log(k), color=PALETTE["grey"], ls="--", lw=1)
@@ -183,13 +182,14 @@ class GaussianMLE(BlittedWidget):
                            Line2D([], [], color=PALETTE["black"], ls="--", label="true density"),
                            Line2D([], [], color=PALETTE["vermillion"], lw=2, label="MLE fit"),
                            Line2D([], [], color=PALETTE["orange"], ls=":", label="your guess")],
-                  loc="upper left", fontsize=7)
+                  loc="upper left", fontsize=LEGEND_FONTSIZE)
         extent = (_MU_GRID[0], _MU_GRID[-1], _SIGMA_GRID[0], _SIGMA_GRID[-1])
         self.image = ax2.imshow(np.zeros((len(_SIGMA_GRID), len(_MU_GRID))), origin="lower", extent=extent,
                                 aspect="auto", cmap="viridis_r", vmin=0.0, vmax=4.5, interpolation="bilinear")
         bar = fig.colorbar(self.image, ax=ax2, shrink=0.9)
         # The drop below the maximum spans 0 to ~10^4 nats as N grows: a log colour scale keeps the bowl visible.
-        bar.ax.set_title("log₁₀(1 +\ndrop)", fontsize=8)
+        # A label along the bar: a title over the narrow bar stuck out of the figure and was clipped.
+        bar.set_label("log₁₀(1 + drop)")
         self.contours = [ax2.plot([], [], color=PALETTE["black"], lw=0.9, alpha=0.8)[0] for _ in LEVELS]
         (self.truth,) = ax2.plot([MU_TRUE], [1.0], "o", mfc="none", mec=PALETTE["black"], mew=2, ms=9)
         (self.mle,) = ax2.plot([], [], "X", color=PALETTE["vermillion"], mec="white", ms=10)
@@ -295,7 +295,7 @@ class CoinPosterior(BlittedWidget):
         self.true_line = ax.axvline(0.5, color=PALETTE["black"], ls="--", lw=1, label="true bias")
         ax.set(xlim=(0, 1), ylim=(0, 1.0), xlabel="bias θ = P(heads)", ylabel="density (scaled to fit)",
                yticks=[])
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=LEGEND_FONTSIZE, frameon=False)
         seen = np.arange(FLIPS_MAX + 1)
         (self.run_mean,) = ax2.plot(seen, np.zeros_like(seen, dtype=float), color=PALETTE["blue"], lw=1.8,
                                     label="posterior mean")
@@ -307,7 +307,7 @@ class CoinPosterior(BlittedWidget):
         (self.tails_ticks,) = ax2.plot([], [], "|", color=PALETTE["purple"], ms=9, mew=1.5)
         ax2.set(xlim=(0, FLIPS_MAX), ylim=(-0.08, 1.08), xlabel="flips seen n (ticks: heads at top, tails at bottom)",
                 ylabel="estimate of θ")
-        ax2.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+        ax2.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=LEGEND_FONTSIZE, frameon=False)
         self.moving(self.band, self.prior_line, self.lik_line, self.post_line, self.mean_line, self.true_line,
                     self.run_mean, self.run_mle, self.run_true, self.now, self.heads_ticks,
                     self.tails_ticks)

@@ -7,8 +7,7 @@ import numpy as np
 
 from course_lib import activations as act
 from course_lib import approximation as ap
-from course_lib.widgets.base import PALETTE, register_widget
-from course_lib.widgets.base import BlittedWidget  # render the static parts once
+from course_lib.widgets.base import LEGEND_FONTSIZE, PALETTE, BlittedWidget, register_widget
 
 # -- the activation explorer ----------------------------------------------------------------------
 
@@ -109,13 +108,13 @@ class ActivationExplorer(BlittedWidget):
                                   alpha=0.12, lw=0, zorder=0)
                 ax.add_patch(patch)
                 self.spans.append(patch)
-        self.ax_f.legend(loc="upper left", fontsize=8, framealpha=0.9)
+        self.ax_f.legend(loc="upper left", fontsize=LEGEND_FONTSIZE, framealpha=0.9)
         zeros, edges = np.zeros(N_BINS), np.linspace(0, 1, N_BINS + 1)
         self.in_steps = self.ax_in.stairs(zeros, edges, fill=True, color=PALETTE["sky"], label="inputs")
         self.in_saturated = self.ax_in.stairs(zeros, edges, fill=True, color=PALETTE["vermillion"],
                                               label="saturated")
         self.ax_in.set(xlabel="pre-activation z = w·x + b", ylabel="frequency\n(peak = 1)", ylim=(0, 1.12))
-        self.ax_in.legend(loc="upper left", fontsize=7, framealpha=0.9)
+        self.ax_in.legend(loc="upper left", fontsize=LEGEND_FONTSIZE, framealpha=0.9)
         self.out_steps = self.ax_out.stairs(zeros, edges, fill=True, orientation="horizontal", color=PALETTE["blue"])
         self.ax_out.set(xlabel="frequency", xlim=(0, 1.12))
         self.ax_out.set_title("outputs f(z)", fontsize=10)
@@ -249,7 +248,7 @@ class UniversalApproximation(BlittedWidget):
         self.ax_err.set(xlim=(0.8, MAX_UNITS * 1.25), ylim=self.ERR_LIM, xlabel="hidden units N",
                         title="error vs N (click to pick N)")
         self.ax_err.title.set_fontsize(9)
-        self.ax_err.legend(loc="lower left", fontsize=8, framealpha=0.9)
+        self.ax_err.legend(loc="lower left", fontsize=LEGEND_FONTSIZE, framealpha=0.9)
         self.moving(self.target_line, self.fit_line, self.knot_marks, *self.unit_lines, self.max_line,
                     self.rms_line, self.now_marks)
 
@@ -285,6 +284,5 @@ class UniversalApproximation(BlittedWidget):
         return {
             "target": w.Dropdown(options=list(ap.TARGETS), value=self.params["target"], description="target"),
             "n_units": w.IntSlider(value=self.params["n_units"], min=1, max=MAX_UNITS, description="units N"),
-            "method": w.Dropdown(options=list(ap.METHODS), value=self.params["method"], description="hidden units",
-                                 layout=w.Layout(width="340px")),
+            "method": w.Dropdown(options=list(ap.METHODS), value=self.params["method"], description="hidden units"),
         }

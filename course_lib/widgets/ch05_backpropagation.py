@@ -12,7 +12,7 @@ import numpy as np
 
 from course_lib.autograd import Tensor, nn
 from course_lib.autograd import functional as F
-from course_lib.widgets.base import PALETTE, BlittedWidget, register_widget
+from course_lib.widgets.base import LEGEND_FONTSIZE, PALETTE, BlittedWidget, register_widget
 
 # -- the graph: L = (tanh(w x + b) - y)^2, a neuron with one input and its squared error ------------------
 
@@ -265,7 +265,7 @@ class GradientNormsByDepth(BlittedWidget):
                                             label=r"$\|\partial L/\partial \mathbf{W}_l\|$"),
                                      Line2D([], [], color=PALETTE["orange"], ls="--", marker="o", ms=3.5,
                                             label=r"$\|\partial L/\partial \mathbf{z}_l\|$ (error signal)")],
-                            loc="lower right", fontsize=8, framealpha=0.9)
+                            loc="lower right", fontsize=LEGEND_FONTSIZE, framealpha=0.9)
         self.note = self.axes[1].title  # the ratio and the verdict, in the title where no curve can hide it
         self.moving(*self.lines, self.note)
 

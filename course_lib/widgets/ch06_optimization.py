@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from functools import lru_cache
+from html import escape
 
 import numpy as np
 from matplotlib.patches import FancyArrowPatch
@@ -20,8 +21,8 @@ from course_lib.optim import quadratic as Q
 from course_lib.optim.net_surface import NET_SLICE
 from course_lib.optim.trajectory import race
 from course_lib.surfaces import get_surface
-from course_lib.widgets.base import PALETTE, BlittedWidget, register_widget
-from course_lib.widgets.ch02_calculus import _set_range
+from course_lib.widgets.base import LEGEND_FONTSIZE, PALETTE, BlittedWidget, register_widget
+from course_lib.widgets.controls import grid_step, move_slider
 
 # -- the optimizer race ---------------------------------------------------------------------------------
 RACE_SURFACES = {s.name: s for s in [get_surface("rosenbrock"), get_surface("beale"), get_surface("saddle"),
@@ -42,6 +43,10 @@ EPS = 1e-8  # RMSProp's and Adam's epsilon (PyTorch's default); AdaGrad's is 1e-
 CONTOUR_N = 90
 LOSS_FLOOR = 1e-12  # f - f* below this is drawn here on the log axis
 MAX_STEPS = 500  # the steps slider's end, and the fixed step axis
+# Learning rates a learner can pick: 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 per decade (about evenly
+# spaced on a log scale). A list rather than a log slider's grid, so that every preset (3e-3,
+# 0.12, ...) is a value the slider really holds and the browser never moves it.
+LR_MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
 SCALE_LIM = (1e-5, 1e2)  # the fixed axis of the adaptive step sizes (lines beyond it are clipped)
 # Fixed axes: redrawing tick labels costs more than the whole rest of an update, so limits are
 # set once per surface (loss) or once for all (steps, adaptive step sizes).
@@ -81,33 +86,59 @@ def _field(name: str) -> dict:
             "loss_lim": loss_lim, "minima": np.array(s.minima).reshape(-1, 2)}
 
 
-_PATHS: OrderedDict = OrderedDict()  # (racer, surface, start, steps, hyper) -> path data; bounded LRU
+class PathCache:
+    """A bounded least-recently-used store of racer paths that a call can never lose its own entries from.
+
+    :meth:`paths` builds its answer from what it found and what it computed, in a dict of its own;
+    eviction only ever touches the store. (Reading the answer back from the store after inserting
+    the new paths let eviction drop entries of the same call: a KeyError froze the race.)
+    Each racer is cached on its own, so a move of ``lr`` reruns the three SGD racers only, while
+    the racers that do run share one vectorized :func:`course_lib.optim.trajectory.race`.
+    """
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self._store: OrderedDict = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def paths(self, surface: str, x0: float, y0: float, steps: int, entrants: dict) -> dict:
+        """Each racer's path for these settings, from the store or computed (the missing ones in one race)."""
+        keys = {name: (name, surface, x0, y0, steps, tuple(sorted(hyper.items())))
+                for name, (_, hyper) in entrants.items()}
+        found = {}
+        for name, key in keys.items():
+            if key in self._store:
+                self._store.move_to_end(key)
+                found[name] = self._store[key]
+        missing = [name for name in entrants if name not in found]
+        if missing:
+            runs = _run_racers(surface, x0, y0, steps, {name: entrants[name] for name in missing})
+            for name, path in runs.items():
+                found[name] = self._store[keys[name]] = path
+            while len(self._store) > self.capacity:
+                self._store.popitem(last=False)
+        return {name: found[name] for name in entrants}
 
 
-def _paths(surface: str, x0: float, y0: float, steps: int, entrants: dict) -> dict:
-    """Each racer's path, from the cache or from one :func:`course_lib.optim.trajectory.race` of the missing ones."""
-    def key(name):
-        update, hyper = entrants[name]
-        return (name, surface, x0, y0, steps, tuple(sorted(hyper.items())))
+def _run_racers(surface: str, x0: float, y0: float, steps: int, entrants: dict) -> dict:
+    """Race ``entrants`` from (x0, y0): points, loss, stop, next step, and the adaptive ones' step sizes."""
+    s, field = RACE_SURFACES[surface], _field(surface)
+    runs = race(list(entrants.values()), s.grad_at, (x0, y0), steps, box=field["box"])
+    out = {}
+    for (name, (_, hyper)), path in zip(entrants.items(), runs):
+        loss = s.f(path.points[:, 0], path.points[:, 1])
+        scale = (np.array([F.adaptive_scale(st, lr=hyper["lr"], eps=hyper.get("eps", 1e-10),
+                                            betas=hyper.get("betas")) for st in path.states]).reshape(-1, 2)
+                 if name in ("adagrad", "rmsprop", "adam") else None)
+        out[name] = {"points": path.points, "loss": loss, "stopped_at": path.stopped_at,
+                     "next_step": path.next_step, "scale": scale, "finite": bool(np.all(np.isfinite(path.points)))}
+    return out
 
-    missing = [name for name in entrants if key(name) not in _PATHS]
-    if missing:
-        s, field = RACE_SURFACES[surface], _field(surface)
-        runs = race([entrants[n] for n in missing], s.grad_at, (x0, y0), steps, box=field["box"])
-        for name, path in zip(missing, runs):
-            hyper = entrants[name][1]
-            loss = s.f(path.points[:, 0], path.points[:, 1])
-            scale = (np.array([F.adaptive_scale(st, lr=hyper["lr"], eps=hyper.get("eps", 1e-10),
-                                                betas=hyper.get("betas")) for st in path.states]).reshape(-1, 2)
-                     if name in ("adagrad", "rmsprop", "adam") else None)
-            _PATHS[key(name)] = {"points": path.points, "loss": loss, "stopped_at": path.stopped_at,
-                                 "next_step": path.next_step, "scale": scale,
-                                 "finite": bool(np.all(np.isfinite(path.points)))}
-            while len(_PATHS) > 96:
-                _PATHS.popitem(last=False)
-    for name in entrants:
-        _PATHS.move_to_end(key(name))
-    return {name: _PATHS[key(name)] for name in entrants}
+
+# 96 paths: the last 16 full races, enough for a learner going back and forth between settings.
+_PATHS = PathCache(capacity=96)
 
 
 def optimizer_race(surface: str = "rosenbrock", lr: float = 1e-3, lr_adaptive: float = 0.1, momentum: float = 0.9,
@@ -146,7 +177,18 @@ def optimizer_race(surface: str = "rosenbrock", lr: float = 1e-3, lr_adaptive: f
     field = _field(surface)
     return {"surface": surface, "title": RACE_SURFACES[surface].title, "start": np.array([x0, y0]),
             "steps": steps, "field": field, "log_loss": field["f_min"] is not None,
-            "racers": _paths(surface, float(x0), float(y0), steps, entrants)}
+            "racers": _PATHS.paths(surface, float(x0), float(y0), steps, entrants)}
+
+
+def learning_rates(lo_exp: int, hi_exp: int, *include: float) -> list[float]:
+    """The learning rates on offer, :data:`LR_MANTISSAS` x 10^k from 10^lo_exp to 10^hi_exp, plus ``include``."""
+    rates = {float(f"{m * 10.0 ** e:.6g}") for e in range(lo_exp, hi_exp) for m in LR_MANTISSAS}
+    return sorted(rates | {10.0 ** hi_exp} | {float(v) for v in include})
+
+
+# The readout table: padded cells (the browser gives an HTML widget's table no spacing of its own).
+_CELL = "padding:1px 12px 1px 0; text-align:{align}; white-space:nowrap"
+_HEAD = ("optimizer", "final loss f", "f − f*", "run", "next step")
 
 
 def _race_row(label: str, colour: str, r: dict, data: dict) -> str:
@@ -154,8 +196,21 @@ def _race_row(label: str, colour: str, r: dict, data: dict) -> str:
     k = len(r["points"]) - 1
     status = f"left the plot at step {r['stopped_at']}" if r["stopped_at"] is not None else f"{k} steps"
     gap = f"{f_end - data['field']['f_min']:.3g}" if data["log_loss"] else "n/a"
-    return (f"<tr><td style='color:{PALETTE[colour]}'><b>{label}</b></td><td>{f_end:.4g}</td><td>{gap}</td>"
-            f"<td>{status}</td><td>{np.hypot(*r['next_step']):.2g}</td></tr>")
+    cells = [f"{f_end:.4g}", gap, status, f"{np.hypot(*r['next_step']):.2g}"]
+    left, right = _CELL.format(align="left"), _CELL.format(align="right")
+    return (f"<tr><td style='{left}; color:{PALETTE[colour]}'><b>{escape(label)}</b></td>"
+            + "".join(f"<td style='{left if i == 2 else right}'>{c}</td>" for i, c in enumerate(cells)) + "</tr>")
+
+
+def race_readout(data: dict) -> str:
+    """The table under the race: per optimizer its final loss, gap to the minimum, run and next step length."""
+    x0, y0 = data["start"]
+    head = "".join(f"<th style='{_CELL.format(align='left' if i in (0, 3) else 'right')}'>{h}</th>"
+                   for i, h in enumerate(_HEAD))
+    rows = "".join(_race_row(label, colour, data["racers"][key], data) for key, label, colour, _ in RACERS)
+    return (f"<div>{escape(data['title'])}, start ({x0:.2f}, {y0:.2f}), {data['steps']} steps. "
+            "<i>next step</i>: the length of the step each optimizer would take next.</div>"
+            f"<table style='border-collapse:collapse; margin-top:4px'><tr>{head}</tr>{rows}</table>")
 
 
 @register_widget
@@ -192,7 +247,8 @@ class OptimizerRace(BlittedWidget):
             if adaptive:
                 self.scales[key] = [self.ax_scale.plot([], [], ls, color=c, lw=1.3)[0] for ls in ("-", "--")]
         (self.start,) = ax.plot([], [], "o", ms=9, mfc="white", mec="black", mew=2, zorder=7, label="start (drag me)")
-        fig.legend(loc="outside lower center", ncols=8, fontsize=8, frameon=False)
+        fig.legend(loc="outside lower center", ncols=8, fontsize=LEGEND_FONTSIZE, frameon=False,
+                   columnspacing=1.2, handlelength=1.6)
         self.moving(*self.paths.values(), *self.ends.values(), *self.arrows.values(), self.start)
 
         self.ax_loss.set(ylabel="loss", title="loss against step", xlim=(0, MAX_STEPS))
@@ -224,7 +280,6 @@ class OptimizerRace(BlittedWidget):
             self._redraw_surface(data)
         self.start.set_data([data["start"][0]], [data["start"][1]])
         f_min = data["field"]["f_min"]
-        rows = []
         for key, label, colour, adaptive in RACERS:
             r = data["racers"][key]
             pts = r["points"]
@@ -239,36 +294,39 @@ class OptimizerRace(BlittedWidget):
                 t = np.arange(1, len(r["scale"]) + 1)
                 for line, col in zip(self.scales[key], r["scale"].T):
                     line.set_data(t, col)
-            rows.append(_race_row(label, colour, r, data))
-        self.readout = (
-            "<table style='font-size:90%'><tr><th>optimizer</th><th>final loss f</th>"
-            "<th>f − f*</th><th>run</th><th>length of next step</th></tr>" + "".join(rows) + "</table>")
+        self.readout = race_readout(data)
 
     def controls(self) -> dict:
         import ipywidgets as w
 
         p = self.params
-        (xa, xb), (ya, yb) = RACE_SURFACES[p["surface"]].domain
-        wide = w.Layout(width="300px")
+        x_slider, y_slider = self._start_grid(p["surface"], p["x0"], p["y0"])
+
+        def rates(key, lo_exp, hi_exp, description):
+            options = [(f"{v:.1e}", v) for v in learning_rates(lo_exp, hi_exp, p[key])]
+            return w.SelectionSlider(options=options, value=p[key], description=description)
+
         return {
             "surface": w.Dropdown(options=[(s.title, k) for k, s in RACE_SURFACES.items()], value=p["surface"],
-                                  description="surface", layout=w.Layout(width="380px")),
-            "lr": w.FloatLogSlider(value=p["lr"], base=10, min=-5, max=0, step=0.05, description="lr",
-                                   readout_format=".1e", layout=wide),
-            "lr_adaptive": w.FloatLogSlider(value=p["lr_adaptive"], base=10, min=-4, max=0, step=0.05,
-                                            description="lr adaptive", readout_format=".1e", layout=wide),
-            "momentum": w.FloatSlider(value=p["momentum"], min=0.0, max=0.99, step=0.01, description="momentum",
-                                      layout=wide),
-            "beta1": w.FloatSlider(value=p["beta1"], min=0.0, max=0.99, step=0.01, description="beta1", layout=wide),
+                                  description="surface"),
+            "lr": rates("lr", -5, 0, "lr"),
+            "lr_adaptive": rates("lr_adaptive", -4, 0, "lr adaptive"),
+            "momentum": w.FloatSlider(value=p["momentum"], min=0.0, max=0.99, step=0.01, description="momentum"),
+            "beta1": w.FloatSlider(value=p["beta1"], min=0.0, max=0.99, step=0.01, description="beta1"),
             "beta2": w.FloatSlider(value=p["beta2"], min=0.5, max=0.9999, step=0.0001, description="beta2",
-                                   readout_format=".4f", layout=wide),
-            "steps": w.IntSlider(value=p["steps"], min=10, max=MAX_STEPS, step=10, description="steps",
-                                 layout=wide),
-            "x0": w.FloatSlider(value=p["x0"], min=xa, max=xb, step=(xb - xa) / 200, description="start x",
-                                layout=wide),
-            "y0": w.FloatSlider(value=p["y0"], min=ya, max=yb, step=(yb - ya) / 200, description="start y",
-                                layout=wide),
+                                   readout_format=".4f"),
+            "steps": w.IntSlider(value=p["steps"], min=10, max=MAX_STEPS, step=10, description="steps"),
+            "x0": w.FloatSlider(description="start x", **x_slider),
+            "y0": w.FloatSlider(description="start y", **y_slider),
         }
+
+    @staticmethod
+    def _start_grid(surface: str, x0: float, y0: float) -> tuple[dict, dict]:
+        """Range, step and value of the start sliders on ``surface``: every preset start is on the grid."""
+        (xa, xb), (ya, yb) = RACE_SURFACES[surface].domain
+        starts = [PRESETS[surface]]
+        return ({"min": xa, "max": xb, "step": grid_step(xa, xb, *(q["x0"] for q in starts)), "value": x0},
+                {"min": ya, "max": yb, "step": grid_step(ya, yb, *(q["y0"] for q in starts)), "value": y0})
 
     def on_pointer(self, ax, x, y):
         """A press or drag on the contour plot moves the start point there."""
@@ -280,15 +338,15 @@ class OptimizerRace(BlittedWidget):
             for k, v in preset.items():
                 changes.setdefault(k, v)
             if self._controls is not None:  # the sliders follow the new surface's domain and preset
-                (xa, xb), (ya, yb) = RACE_SURFACES[changes["surface"]].domain
-                self._quiet = True
-                try:
-                    _set_range(self._controls["x0"], xa, xb)
-                    _set_range(self._controls["y0"], ya, yb)
-                    for k in preset:
+                x_slider, y_slider = self._start_grid(changes["surface"], changes["x0"], changes["y0"])
+                with self.quietly():
+                    # Range, step and value in one message each: see move_slider.
+                    move_slider(self._controls["x0"], x_slider["value"], x_slider["min"], x_slider["max"],
+                                x_slider["step"])
+                    move_slider(self._controls["y0"], y_slider["value"], y_slider["min"], y_slider["max"],
+                                y_slider["step"])
+                    for k in ("lr", "lr_adaptive"):
                         self._controls[k].value = changes[k]
-                finally:
-                    self._quiet = False
         return super().update(**changes)
 
 
@@ -370,7 +428,7 @@ class MomentumRateMap(BlittedWidget):
     """(step size, momentum) maps of the convergence rate on a quadratic: measured beside theory."""
 
     name = "06.momentum_rates"
-    figsize = (10.4, 3.6)
+    figsize = (10.4, 4.2)
     compute = staticmethod(momentum_rates)
 
     @classmethod
@@ -402,13 +460,15 @@ class MomentumRateMap(BlittedWidget):
             ax.set(xlabel="step size η·L", title=title)
         self.ax_measured.set_ylabel("momentum β")
         self.ax_theory.tick_params(labelleft=False)
-        self.ax_measured.legend(loc="upper left", fontsize=6.5, framealpha=0.85)
+        # Legends under their panels: inside, they covered the maps and the curves.
+        fig.legend(*self.ax_measured.get_legend_handles_labels(), loc="outside lower left", ncols=3,
+                   fontsize=LEGEND_FONTSIZE, frameon=False)
         bar = fig.colorbar(self.images[1], ax=[self.ax_measured, self.ax_theory], extend="max", pad=0.02,
                            fraction=0.04)
         bar.set_ticks([_digits(r) for r in RATE_TICKS], labels=[f"{r:g}" for r in RATE_TICKS])
-        bar.ax.tick_params(labelsize=7)
-        bar.ax.set_title("rate ρ", fontsize=8)
-        bar.set_label("grey: ρ ≥ 1 (diverges)", fontsize=7)
+        bar.ax.tick_params(labelsize=8)
+        bar.ax.set_title("rate ρ", fontsize=9)
+        bar.set_label("grey: ρ ≥ 1 (diverges)", fontsize=9)
         ax = self.ax_curve
         ax.set(yscale="log", ylim=(1e-16, 1e4), xlim=(0, CURVE_STEPS), xlabel="step t",
                ylabel="‖θ_t‖ / ‖θ_0‖", title="error against step")
@@ -417,7 +477,8 @@ class MomentumRateMap(BlittedWidget):
         (self.curve_theory,) = ax.plot([], [], "--", color=PALETTE["black"], lw=1, label="ρ^t (theory)")
         (self.curve_best,) = ax.plot([], [], color=PALETTE["blue"], lw=1.5, label="optimal momentum")
         (self.curve_gd,) = ax.plot([], [], color=PALETTE["grey"], lw=1.5, label="optimal GD")
-        ax.legend(loc="lower left", fontsize=6.5, framealpha=0.85)
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower right", ncols=2, fontsize=LEGEND_FONTSIZE,
+                   frameon=False)
         self.moving(*self.images, *self.optima, *self.gd_marks, *self.points, self.curve, self.curve_theory,
                     self.curve_best, self.curve_gd)
 
@@ -450,14 +511,12 @@ class MomentumRateMap(BlittedWidget):
         import ipywidgets as w
 
         p = self.params
-        wide = w.Layout(width="320px")
         return {
             "kappa": w.FloatLogSlider(value=p["kappa"], base=10, min=0, max=3, step=0.05, description="kappa",
-                                      readout_format=".3g", layout=wide),
-            "lr": w.FloatSlider(value=p["lr"], min=LR_RANGE[0], max=LR_RANGE[1], step=0.01, description="η·L",
-                                layout=wide),
+                                      readout_format=".3g"),
+            "lr": w.FloatSlider(value=p["lr"], min=LR_RANGE[0], max=LR_RANGE[1], step=0.01, description="η·L"),
             "momentum": w.FloatSlider(value=p["momentum"], min=BETA_RANGE[0], max=BETA_RANGE[1], step=0.01,
-                                      description="momentum β", layout=wide),
+                                      description="momentum β"),
         }
 
     def on_pointer(self, ax, x, y):

@@ -12,7 +12,7 @@ from functools import lru_cache
 import numpy as np
 
 from course_lib import regularization as R
-from course_lib.widgets.base import PALETTE, BlittedWidget, register_widget
+from course_lib.widgets.base import LEGEND_FONTSIZE, PALETTE, BlittedWidget, register_widget
 
 # -- polynomial regression: degree and lambda ------------------------------------------------------------
 MAX_DEGREE = 15
@@ -78,7 +78,7 @@ class PolynomialFit(BlittedWidget):
     """Fit a polynomial to noisy points: the degree and the L2 strength against train and validation error."""
 
     name = "07.polynomial_fit"
-    figsize = (10.6, 3.5)
+    figsize = (10.6, 4.1)
     compute = staticmethod(polynomial_fit)
 
     @classmethod
@@ -95,7 +95,9 @@ class PolynomialFit(BlittedWidget):
         (self.train_pts,) = ax.plot([], [], "o", color=PALETTE["blue"], ms=5, label="training data")
         (self.fit,) = ax.plot([], [], color=PALETTE["vermillion"], lw=2, label="fitted polynomial")
         ax.set(xlim=(-1.05, 1.05), ylim=(-2.5, 2.5), xlabel="x", ylabel="y", title="fit")
-        ax.legend(loc="lower right", fontsize=7, framealpha=0.85)
+        # Legends under the panels: inside, they sat on the data.
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower left", ncols=2, fontsize=LEGEND_FONTSIZE,
+                   frameon=False)
         for a, xs, xlabel, title in [(ax_deg, np.arange(MAX_DEGREE + 1), "degree", "error against degree"),
                                      (ax_lam, LAMS, "λ", "error against λ")]:
             a.set(yscale="log", ylim=(1e-3, 1e2), xlabel=xlabel, ylabel="mean squared error", title=title)
@@ -109,7 +111,8 @@ class PolynomialFit(BlittedWidget):
             self.curves[key] = (a.plot([], [], "o-", ms=3, color=PALETTE["blue"], label="train")[0],
                                 a.plot([], [], "o-", ms=3, color=PALETTE["orange"], label="validation")[0],
                                 a.axvline(1, color=PALETTE["vermillion"], lw=1.2))
-        ax_deg.legend(loc="lower left", fontsize=7, framealpha=0.85)
+        fig.legend(*ax_deg.get_legend_handles_labels(), loc="outside lower right", ncols=3,
+                   fontsize=LEGEND_FONTSIZE, frameon=False)
         self.moving(self.train_pts, self.fit, *[a for trio in self.curves.values() for a in trio])
 
     def draw(self, data) -> None:
@@ -202,7 +205,8 @@ class ConstraintGeometry(BlittedWidget):
     """L2 (circle) against L1 (diamond): where the loss contours first touch the ball is the solution."""
 
     name = "07.constraint_geometry"
-    figsize = (8.6, 4.2)
+    # Not taller: with equal-aspect panels, constrained layout then pushes the titles off the top.
+    figsize = (8.6, 4.4)
     compute = staticmethod(constraint_geometry)
 
     @classmethod
@@ -226,7 +230,9 @@ class ConstraintGeometry(BlittedWidget):
                    "w": ax.plot([], [], "o", color=PALETTE["vermillion"], mec="white", ms=9, label="solution w*")[0]}
             self.art[norm] = art
             self.moving(art["ball"], *art["contours"], art["path"], art["ls"], art["w"])
-        self.axes["l1"].legend(loc="lower left", fontsize=6.5, framealpha=0.85)
+        # One legend for both panels, under them: inside, it covered the diamond's lower left.
+        fig.legend(*self.axes["l1"].get_legend_handles_labels(), loc="outside lower center", ncols=3,
+                   fontsize=LEGEND_FONTSIZE, frameon=False)
 
     def draw(self, data) -> None:
         for norm, art in self.art.items():
@@ -305,7 +311,21 @@ def activation_stats(activation: str = "tanh", scale: float = 1.0, batch_norm: b
     ``saturated`` (fraction of tanh units with :math:`|a| > 0.99`, or of ReLU outputs equal to 0),
     ``mean_eval`` (DEPTH,) the layer means in evaluation mode, ``bins``.
     """
-    X, Ws = _digits_batch(), _weights(float(scale), activation)
+    both = _activation_stats(activation, float(scale), bool(batch_norm), float(dropout))
+    mode = both["train" if training else "eval"]
+    return {**mode, "activation": activation, "bins": BINS[activation], "mean_eval": both["eval"]["mean"],
+            "mean_train": both["train"]["mean"], "training": training, "dropout": dropout, "batch_norm": batch_norm}
+
+
+@lru_cache(maxsize=512)
+def _activation_stats(activation: str, scale: float, batch_norm: bool, dropout: float) -> dict:
+    """Per-layer statistics in training and in evaluation mode for one setting (see :func:`activation_stats`).
+
+    Cached per setting: a learner who moves a slider back, or flips the training-mode box
+    (which only picks one of the two results), costs nothing. The arrays are read-only, since
+    every call with these settings shares them.
+    """
+    X, Ws = _digits_batch(), _weights(scale, activation)
     act = np.tanh if activation == "tanh" else (lambda z: np.maximum(z, 0.0))
     rng = np.random.default_rng(1)
 
@@ -326,16 +346,21 @@ def activation_stats(activation: str = "tanh", scale: float = 1.0, batch_norm: b
             out.append(h)
         return out, collected
 
-    train_out, stats = forward(True)
-    eval_out, _ = forward(False, stats)
-    layers = train_out if training else eval_out
     bins = BINS[activation]
-    hist = np.array([np.histogram(np.clip(a, bins[0], bins[-1]), bins=bins, density=True)[0] for a in layers])
-    dead = [np.mean(np.abs(a) > 0.99) if activation == "tanh" else np.mean(a == 0) for a in layers]
-    return {"activation": activation, "bins": bins, "hist": hist, "std": np.array([a.std() for a in layers]),
-            "mean": np.array([a.mean() for a in layers]), "mean_eval": np.array([a.mean() for a in eval_out]),
-            "mean_train": np.array([a.mean() for a in train_out]), "saturated": np.array(dead),
-            "training": training, "dropout": dropout, "batch_norm": batch_norm}
+
+    def summary(layers) -> dict:
+        hist = np.array([np.histogram(np.clip(a, bins[0], bins[-1]), bins=bins, density=True)[0] for a in layers])
+        dead = [np.mean(np.abs(a) > 0.99) if activation == "tanh" else np.mean(a == 0) for a in layers]
+        out = {"hist": hist, "std": np.array([a.std() for a in layers]), "mean": np.array([a.mean() for a in layers]),
+               "saturated": np.array(dead)}
+        for array in out.values():
+            array.flags.writeable = False
+        return out
+
+    train_out, stats = forward(True)
+    train = summary(train_out)
+    # Without batch norm or dropout the two modes compute the same thing: one pass is enough.
+    return {"train": train, "eval": summary(forward(False, stats)[0]) if batch_norm or dropout else train}
 
 
 @register_widget
@@ -343,7 +368,7 @@ class ActivationStats(BlittedWidget):
     """Histograms of each layer's activations, and their spread, as initialization, batch norm and dropout change."""
 
     name = "07.activation_stats"
-    figsize = (9.6, 3.6)
+    figsize = (9.6, 4.2)
     compute = staticmethod(activation_stats)
     COLOURS = ("sky", "blue", "green", "orange", "vermillion", "purple")
 
@@ -356,7 +381,9 @@ class ActivationStats(BlittedWidget):
         self.hist_lines = [self.ax.plot([], [], drawstyle="steps-mid", color=PALETTE[c], lw=1.6,
                                         label=f"layer {i + 1}")[0] for i, c in enumerate(self.COLOURS)]
         self.ax.set(ylim=(0, 6), xlabel="activation value", ylabel="density", title=" ")
-        self.ax.legend(loc="upper center", fontsize=7, ncols=3, framealpha=0.85)
+        # Legends under their panels: inside, they sat on the histograms and on the saturated fraction.
+        fig.legend(*self.ax.get_legend_handles_labels(), loc="outside lower left", ncols=6,
+                   fontsize=LEGEND_FONTSIZE, frameon=False, columnspacing=1.0, handlelength=1.5)
         ax = self.ax_std
         layers = np.arange(1, DEPTH + 1)
         ax.set(yscale="log", ylim=STD_LIM, xlim=(0.5, DEPTH + 0.5), xticks=layers, xlabel="layer",
@@ -365,7 +392,8 @@ class ActivationStats(BlittedWidget):
         (self.std_line,) = ax.plot([], [], "o-", color=PALETTE["blue"], lw=2, label="std")
         (self.sat_line,) = ax.plot([], [], "s--", color=PALETTE["vermillion"], lw=1.2,
                                    label="saturated / dead fraction")
-        ax.legend(loc="lower left", fontsize=7, framealpha=0.85)
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower right", ncols=1,
+                   fontsize=LEGEND_FONTSIZE, frameon=False)
         self.title = self.ax.title
         self._range_of = None
         self.moving(*self.hist_lines, self.std_line, self.sat_line, self.title)
