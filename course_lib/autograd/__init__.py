@@ -47,7 +47,10 @@ number of gradients or a gradient of the wrong shape. Check a new op with
 """
 from course_lib.autograd import functional, nn, optim
 from course_lib.autograd.graph import is_grad_enabled, no_grad, topological_order, unbroadcast
+from course_lib.autograd.memory import keep_freed_memory
 from course_lib.autograd.tensor import Tensor, as_tensor, ones, randn, record, tensor, zeros
+
+keep_freed_memory()  # a training step reuses the memory of the last one instead of faulting in fresh pages
 
 __all__ = ["Tensor", "record", "as_tensor", "no_grad", "is_grad_enabled", "tensor", "zeros", "ones", "randn",
            "unbroadcast", "topological_order", "functional", "nn", "optim"]
