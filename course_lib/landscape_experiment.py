@@ -42,7 +42,32 @@ def one_thread():
     return _controller().limit(limits=1, user_api="blas")
 
 
-def digits(n: int, offset: int = 0, seed: int = 0, center: bool = True):
+@lru_cache(maxsize=1)
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 1797 bundled digits as ``(pixels (1797, 64), labels (1797,))``.
+
+    Read straight from the data file inside the installed scikit-learn when it is where
+    ``sklearn.datasets.load_digits`` reads it: importing scikit-learn itself takes about a second
+    (it loads scipy.stats), more than the rest of the chapter's set-up. Otherwise ``load_digits``.
+    ``tests/test_landscape_experiment.py`` checks that both give the same arrays.
+    """
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("sklearn")
+    if spec is not None and spec.submodule_search_locations:
+        path = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / "digits.csv.gz"
+        if path.is_file():
+            data = np.loadtxt(path, delimiter=",")
+            if data.shape == (1797, 65):
+                return data[:, :-1], data[:, -1].astype(int)
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    return bunch.data, bunch.target
+
+
+def digits(n: int, offset: int = 0, seed: int = 0, center=True):
     r"""``n`` of scikit-learn's 8x8 digits (no download), pixels scaled to [0, 1], float64.
 
     Parameters
@@ -52,22 +77,37 @@ def digits(n: int, offset: int = 0, seed: int = 0, center: bool = True):
         Skip the first ``offset`` images of the shuffled order (for a disjoint test set).
     seed : int
         The shuffle.
-    center : bool
-        Subtract the mean image of these ``n`` (a zero-mean input keeps the initial sharpness low).
+    center : bool or ndarray of shape (64,)
+        ``True``: subtract the mean image of these ``n`` (a zero-mean input keeps the initial
+        sharpness low); an array: subtract it (a test set takes its training set's mean);
+        ``False``: leave the pixels as they are.
 
     Returns
     -------
     X : ndarray, shape (n, 64)
     y : ndarray of int, shape (n,)
     """
-    from sklearn.datasets import load_digits
-
-    data = load_digits()
-    order = np.random.default_rng(seed).permutation(len(data.target))[offset:offset + n]
+    pixels, labels = _digits_arrays()
+    order = np.random.default_rng(seed).permutation(len(labels))[offset:offset + n]
     if len(order) < n:
-        raise ValueError(f"digits: only {len(data.target) - offset} images after offset {offset}, asked for {n}")
-    X = data.data[order] / 16.0
-    return (X - X.mean(axis=0) if center else X), data.target[order]
+        raise ValueError(f"digits: only {len(labels) - offset} images after offset {offset}, asked for {n}")
+    X = pixels[order] / 16.0
+    if isinstance(center, np.ndarray):
+        return X - center, labels[order]
+    return (X - X.mean(axis=0) if center else X), labels[order]
+
+
+def digits_split(n_train: int, n_test: int, seed: int = 0):
+    """Disjoint training and test digits, both centred by the training set's mean image.
+
+    Returns
+    -------
+    X_train, y_train, X_test, y_test
+    """
+    raw, y = digits(n_train, seed=seed, center=False)
+    mean = raw.mean(axis=0)
+    X_test, y_test = digits(n_test, offset=n_train, seed=seed, center=mean)
+    return raw - mean, y, X_test, y_test
 
 
 def make_mlp(sizes=(64, 32, 10), activation: str = "relu", seed: int = 0) -> nn.MLP:
@@ -133,15 +173,23 @@ class Objective:
         with no_grad(), one_thread():
             return float(self.loss_of_output(self.model(Tensor(self.X))).item())
 
-    def value_and_grad(self, weights) -> tuple[float, list[np.ndarray]]:
-        """:math:`L` and :math:`\\nabla L` (a list shaped like the parameters), by the engine's backward pass."""
+    def value_and_grad(self, weights, idx=None) -> tuple[float, list[np.ndarray]]:
+        """:math:`L` and :math:`\\nabla L` (a list shaped like the parameters), by the engine's backward pass.
+
+        ``idx``: only these examples (a mini-batch); all of them by default.
+        """
         set_weights(self.model, weights, self.params)
         for p in self.params:
             p.grad = None
         with one_thread():
-            loss = self.loss_of_output(self.model(Tensor(self.X)))
+            loss = self.loss_of_output(self.model(Tensor(self.X if idx is None else self.X[idx])), idx)
             loss.backward()
         return float(loss.item()), [p.grad.copy() for p in self.params]
+
+    def stochastic(self, batch_size: int, rng=None):
+        """``weights -> (loss, gradient)`` on a fresh random mini-batch of ``batch_size`` examples at every call."""
+        rng = np.random.default_rng(rng)
+        return lambda weights: self.value_and_grad(weights, rng.choice(len(self.y), size=batch_size, replace=False))
 
     def accuracy(self, weights) -> float:
         set_weights(self.model, weights, self.params)
@@ -284,14 +332,16 @@ class EoSRun:
     loss: np.ndarray  # (steps + 1,)
     steps: np.ndarray  # where the sharpness was measured
     sharpness: np.ndarray
+    final: np.ndarray  # the flattened parameters after the last step
+    objective: "Objective"
 
     @property
     def threshold(self) -> float:
         return 2.0 / self.lr
 
 
-def edge_of_stability(lr: float, *, steps: int = 600, n: int = 200, sizes=(64, 32, 10), seed: int = 0,
-                      track_every: int = 10, power_steps: int = 3) -> EoSRun:
+def edge_of_stability(lr: float, *, steps: int = 1000, n: int = 200, sizes=(64, 32, 10), seed: int = 0,
+                      track_every: int = 20, power_steps: int = 3) -> EoSRun:
     r"""Full-batch gradient descent on the squared loss of a tanh MLP, measuring :math:`\lambda_{\max}` as it goes.
 
     Parameters
@@ -344,31 +394,42 @@ def edge_of_stability(lr: float, *, steps: int = 600, n: int = 200, sizes=(64, 3
             if step < steps:
                 loss.backward()
                 opt.step()
-    return EoSRun(lr, np.array(losses), np.array(where), np.array(sharp))
+    return EoSRun(lr, np.array(losses), np.array(where), np.array(sharp), flatten(get_weights(model)), objective)
 
 
 # -- the chapter's runs, cached for the widgets -------------------------------------------------------------
 LANDSCAPE_NET = dict(sizes=(64, 32, 10), n=1000, lr=0.1, batch_size=50, epochs=60, seed=0)
 
 
-@lru_cache(maxsize=1)
-def landscape_net():
-    r"""The chapter's ReLU network 64-32-10, trained with SGD on 1000 digits, and its trajectory.
+@lru_cache(maxsize=4)
+def trained_relu_net(seed: int = 0):
+    r"""A ReLU network 64-32-10 trained with SGD on 1000 digits (:data:`LANDSCAPE_NET`), and its trajectory.
+
+    Parameters
+    ----------
+    seed : int
+        The initial weights and the order of the batches; the data are the same for every seed
+        (the first 1000 digits of the shuffle with ``LANDSCAPE_NET["seed"]``).
 
     Returns
     -------
     dict
         ``objective`` (:class:`Objective`, cross-entropy on the training digits), ``weights`` (the
         end point), ``run`` (:class:`Run`: loss and flattened parameters after every epoch),
-        ``settings`` (:data:`LANDSCAPE_NET`). Cached: treat as read-only.
+        ``settings``. Cached: treat as read-only.
     """
     s = LANDSCAPE_NET
     X, y = digits(s["n"], seed=s["seed"])
-    model = make_mlp(s["sizes"], "relu", s["seed"])
+    model = make_mlp(s["sizes"], "relu", seed)
     objective = Objective(model, X, y, "cross_entropy")
     weights, run = train_sgd(objective, get_weights(model), lr=s["lr"], batch_size=s["batch_size"],
-                             epochs=s["epochs"], seed=s["seed"])
-    return {"objective": objective, "weights": weights, "run": run, "settings": dict(s)}
+                             epochs=s["epochs"], seed=seed)
+    return {"objective": objective, "weights": weights, "run": run, "settings": {**s, "seed": seed}}
+
+
+def landscape_net():
+    """The chapter's network: :func:`trained_relu_net` with seed 0 (cached)."""
+    return trained_relu_net(LANDSCAPE_NET["seed"])
 
 
 @lru_cache(maxsize=16)

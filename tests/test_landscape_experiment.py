@@ -108,3 +108,17 @@ def test_full_batch_gd_on_the_squared_loss_reaches_the_edge_of_stability():
     assert 0.9 < late.mean() < 1.1 and late.min() > 0.8  # ... and hovers at it
     assert len(run.loss) == 301 and run.loss[-1] < run.loss[0]
     assert np.any(np.diff(run.loss[150:]) > 0)  # not monotone: the loss goes up at some steps
+
+
+def test_the_digits_are_scikit_learns():
+    from sklearn.datasets import load_digits
+
+    pixels, labels = E._digits_arrays()
+    bunch = load_digits()
+    assert np.array_equal(pixels, bunch.data) and np.array_equal(labels, bunch.target)
+    X, y, X_test, y_test = E.digits_split(300, 100, seed=3)
+    assert X.shape == (300, 64) and X_test.shape == (100, 64) and np.allclose(X.mean(axis=0), 0)
+    raw, _ = E.digits(400, seed=3, center=False)
+    assert np.allclose(X_test, raw[300:] - raw[:300].mean(axis=0))  # the test set takes the training mean
+    with pytest.raises(ValueError, match="only 97 images"):
+        E.digits(100, offset=1700)
