@@ -2,14 +2,17 @@
 
 For each registered widget: build it at its defaults, then time ``update(**move)``
 (compute + move artists + render the PNG the front end receives) over simulated
-slider moves drawn at random from each control's range. Prints one row per widget
-with the median and the 95th percentile; the design's budget is a median of 50 ms.
+control moves: random values each control can take (a slider's values lie on its step
+grid, as in the browser). Prints one row per widget with the median and the 95th
+percentile; the design's budget is a median of 50 ms. The machine's load average is
+printed first: on a shared machine the figures move with it.
 
     python benchmarks/widget_latency.py [--moves 60] [--seed 0]
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -39,6 +42,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     widgets = all_widgets()
+    if hasattr(os, "getloadavg"):
+        print("load average (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+              + f" on {os.cpu_count()} CPUs")
     print(f"{'widget':<28} {'median':>12} {'p95':>12}  budget {BUDGET_MS:g} ms  ({args.moves} moves each)")
     over = 0
     for name, cls in widgets.items():

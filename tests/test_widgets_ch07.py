@@ -120,6 +120,18 @@ def test_dropout_preserves_the_mean_of_the_first_layer_and_is_off_in_eval():
     assert np.allclose(ev["std"], plain["std"])  # evaluation mode: no dropout
 
 
+def test_activation_statistics_are_computed_once_per_setting():
+    """The slowest widget under load (issue 8): a setting seen before, or the other mode, costs no pass."""
+    first = activation_stats("tanh", 1.3, batch_norm=True, dropout=0.25)
+    again = activation_stats("tanh", 1.3, batch_norm=True, dropout=0.25)
+    assert again["hist"] is first["hist"] and not first["hist"].flags.writeable  # shared, so read-only
+    ev = activation_stats("tanh", 1.3, batch_norm=True, dropout=0.25, training=False)
+    assert ev["mean"] is first["mean_eval"] and ev["mean_train"] is first["mean"]
+    # Without batch norm or dropout both modes are the same network: one pass serves both.
+    plain, plain_eval = activation_stats("relu", 0.7), activation_stats("relu", 0.7, training=False)
+    assert plain_eval["hist"] is plain["hist"] and np.array_equal(plain["mean_eval"], plain["mean_train"])
+
+
 def test_activation_view_updates_and_redraws_only_on_a_new_activation():
     w = ActivationStats()
     w.widget()
