@@ -1,4 +1,4 @@
-"""course_lib.landscape_experiment: the engine objective against PyTorch (values, gradients, exact
+"""course_lib.net_objective and course_lib.landscape_experiment: the engine objective against PyTorch (values, gradients, exact
 Hessian-vector products and full Hessians, float64) and the shared gradient checker; the
 central-difference product and the curvature routines on a real network; training and its
 trajectory; filter-normalized slices of a rescaled ReLU network; the edge of stability."""
