@@ -115,9 +115,9 @@ def loss_barrier(ts, losses) -> float:
 
     Notes
     -----
-    .. math::  B = \max_t\ \Big[L(t) - \big((1-t)\,L(0) + t\,L(1)\big)\Big]
+    .. math::  \operatorname{barrier} = \max_t\ \Big[L(t) - \big((1-t)\,L(0) + t\,L(1)\big)\Big]
 
-    (Frankle et al. 2020). :math:`B \ge 0` because the maximum includes the end points; :math:`B = 0`
+    (Frankle et al. 2020). It is :math:`\ge 0` because the maximum includes the end points, and 0
     when the loss never rises above the chord, as for a convex loss along a segment.
     """
     ts, losses = np.asarray(ts, dtype=np.float64), np.asarray(losses, dtype=np.float64)
