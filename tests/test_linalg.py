@@ -187,6 +187,39 @@ def test_power_iteration_finds_dominant_pair(n):
     assert np.allclose(la.flip_signs(Q[:, :1], v[:, None]), v[:, None], atol=1e-6)
 
 
+def test_power_iteration_on_non_symmetric_matrices():
+    """Only a unique dominant eigenvalue is needed: chapter 03 runs it on the transpose of a Markov matrix."""
+    rng = np.random.default_rng(7)
+    P = rng.uniform(0.1, 1.0, (5, 5))
+    P /= P.sum(axis=1, keepdims=True)  # rows sum to 1: P^T pi = pi has the eigenvalue 1, dominant
+    lam, v = la.power_iteration(P.T)
+    w, V = np.linalg.eig(P.T)
+    pi = np.real(V[:, np.argmax(w.real)])
+    assert np.isclose(lam, 1.0, rtol=1e-10) and np.allclose(v / v.sum(), pi / pi.sum(), atol=1e-10)
+    # A negative dominant eigenvalue of a non-symmetric matrix keeps its sign.
+    X = rng.standard_normal((3, 3))
+    A = X @ np.diag([-3.0, 1.0, 0.5]) @ np.linalg.inv(X)
+    lam, v = la.power_iteration(A)
+    assert np.isclose(lam, -3.0, rtol=1e-10) and np.allclose(A @ v, lam * v, atol=1e-9)
+
+
+def test_power_iteration_eigenvalue_rates_symmetric_and_not():
+    """Rayleigh quotient error: |l2/l1|^(2t) for symmetric A, only |l2/l1|^t for a non-symmetric one."""
+    rng = np.random.default_rng(8)
+    lam = np.array([1.0, 0.5, 0.1])
+    Q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
+    X = Q @ np.array([[1.0, 0.8, 0.3], [0.0, 1.0, -0.6], [0.0, 0.0, 1.0]])  # eigenvectors not orthogonal
+    for A, power in [(Q @ np.diag(lam) @ Q.T, 2), (X @ np.diag(lam) @ np.linalg.inv(X), 1)]:
+        err = {t: abs(la.power_iteration(A, num_iters=t, tol=0.0)[0] - 1.0) for t in (10, 20)}
+        rate = (err[20] / err[10]) ** (1 / 10)
+        assert np.isclose(rate, 0.5**power, rtol=0.1), (power, rate)
+
+
+def test_power_iteration_rejects_non_square():
+    with pytest.raises(ValueError, match="square"):
+        la.power_iteration(np.ones((2, 3)))
+
+
 def test_power_iteration_on_null_matrix():
     lam, v = la.power_iteration(np.zeros((3, 3)))
     assert lam == 0.0 and np.isclose(np.linalg.norm(v), 1.0)
@@ -211,6 +244,7 @@ def test_eig2x2_rotation_and_shear():
     assert V is None and np.allclose(lam, [1j, -1j])
     lam, V = la.eig2x2(np.array([[1.0, 1.0], [0.0, 1.0]]))  # defective: one direction only
     assert np.allclose(lam, 1.0) and np.allclose(V, [[1.0, 1.0], [0.0, 0.0]])
+    assert la.rank(V) == 1  # the eigenvectors do not form a basis
     lam, V = la.eig2x2(np.diag([1.0, 3.0]))
     assert np.allclose(lam, [3.0, 1.0]) and np.allclose(V, [[0.0, 1.0], [1.0, 0.0]])
 

@@ -64,11 +64,14 @@ def eig_sym(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def power_iteration(A: np.ndarray, num_iters: int = 1000, tol: float = 1e-13,
                     seed: int = 0) -> tuple[float, np.ndarray]:
-    r"""Dominant eigenpair of a symmetric matrix by repeated multiplication.
+    r"""Dominant eigenpair of a square matrix by repeated multiplication.
 
     Parameters
     ----------
-    A : ndarray, shape (n, n), symmetric
+    A : ndarray, shape (n, n)
+        Square, not necessarily symmetric (chapter 03 applies it to the transpose of a Markov
+        matrix), with a **unique dominant eigenvalue**: :math:`|\lambda_1| > |\lambda_2| \ge
+        \dots \ge |\lambda_n|`, :math:`\lambda_1` simple (so real, for a real matrix).
     num_iters : int
         Maximum number of iterations.
     tol : float
@@ -79,17 +82,36 @@ def power_iteration(A: np.ndarray, num_iters: int = 1000, tol: float = 1e-13,
     Returns
     -------
     lam : float
-        The eigenvalue of largest magnitude (Rayleigh quotient).
+        The eigenvalue of largest magnitude, with its sign (Rayleigh quotient).
     v : ndarray, shape (n,)
         Its unit eigenvector, sign fixed by :func:`flip_signs`.
 
     Notes
     -----
     :math:`\mathbf{v}_{t+1} = \mathbf{A}\mathbf{v}_t / \lVert\mathbf{A}\mathbf{v}_t\rVert_2`,
-    :math:`\lambda = \mathbf{v}^\top\mathbf{A}\mathbf{v}`. The error shrinks like
-    :math:`|\lambda_2/\lambda_1|^t`: fast with a large spectral gap, slow without one.
+    :math:`\lambda = \mathbf{v}^\top\mathbf{A}\mathbf{v}` (with :math:`\lVert\mathbf{v}\rVert_2 = 1`).
+    For diagonalizable :math:`\mathbf{A}`, write :math:`\mathbf{v}_0 = \sum_i c_i\mathbf{v}_i`;
+    then :math:`\mathbf{A}^t\mathbf{v}_0 = \lambda_1^t\big(c_1\mathbf{v}_1 + \sum_{i\ge2}
+    c_i(\lambda_i/\lambda_1)^t\mathbf{v}_i\big)`. Conditions: the start vector needs a non-zero
+    component :math:`c_1` along :math:`\mathbf{v}_1` (a random start has one with probability 1),
+    and :math:`|\lambda_1| > |\lambda_2|` (with a complex pair, or :math:`\pm\lambda` both
+    dominant, the direction never settles). The direction then converges at the rate
+    :math:`|\lambda_2/\lambda_1|^t`: fast with a large spectral gap
+    :math:`1 - |\lambda_2/\lambda_1|`, slow with a small one.
+
+    The eigenvalue: for symmetric :math:`\mathbf{A}` the Rayleigh quotient is stationary at
+    eigenvectors, so its error shrinks like :math:`|\lambda_2/\lambda_1|^{2t}`; for a
+    non-symmetric matrix it still converges to :math:`\lambda_1`, but only like
+    :math:`|\lambda_2/\lambda_1|^t`.
+
+    Sign: when :math:`\lambda_1 < 0` the iterate flips at every step (:math:`\mathbf{A}\mathbf{v}
+    = \lambda_1\mathbf{v}` points the other way), so convergence is judged up to sign; the
+    Rayleigh quotient keeps the sign of :math:`\lambda_1`, where :math:`\lVert\mathbf{A}\mathbf{v}
+    \rVert_2` would give :math:`|\lambda_1|`.
     """
     A = np.asarray(A, dtype=np.float64)
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
+        raise ValueError(f"power iteration needs a square matrix, got shape {A.shape}")
     v = np.random.default_rng(seed).standard_normal(A.shape[0])
     v /= np.linalg.norm(v)
     for _ in range(num_iters):
@@ -118,7 +140,9 @@ def eig2x2(A: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         Eigenvalues, the one with the larger real part (then the ``+`` root) first.
     V : ndarray, shape (2, 2) or None
         Unit eigenvectors as columns when the eigenvalues are real, else ``None``. A
-        defective matrix (a shear) gets the same direction twice.
+        defective matrix (a shear: one eigenvalue of algebraic multiplicity 2 but geometric
+        multiplicity 1) gets the same direction twice, so ``V`` is singular (rank 1): its
+        eigenvectors do not form a basis.
 
     Notes
     -----

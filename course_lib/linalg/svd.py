@@ -26,9 +26,9 @@ def svd_reconstruct(U: np.ndarray, s: np.ndarray, Vt: np.ndarray) -> np.ndarray:
 
     Notes
     -----
-    :math:`\mathbf{U}\boldsymbol\Sigma\mathbf{V}^\top = \sum_{i=1}^{r}\sigma_i\mathbf{u}_i
-    \mathbf{v}_i^\top`. ``U * s`` scales column :math:`i` by :math:`\sigma_i` (broadcasting),
-    cheaper than building :math:`\boldsymbol\Sigma`.
+    :math:`\mathbf{U}\mathbf{S}\mathbf{V}^\top = \sum_{i=1}^{r} s_i\mathbf{u}_i
+    \mathbf{v}_i^\top`. ``U * s`` scales column :math:`i` by :math:`s_i` (broadcasting),
+    cheaper than building :math:`\mathbf{S} = \operatorname{diag}(s_1, \dots, s_r)`.
     """
     return (U * s) @ Vt
 
@@ -47,7 +47,7 @@ def rank_k_approx(A: np.ndarray, k: int) -> np.ndarray:
 
     Notes
     -----
-    :math:`\mathbf{A}_k = \sum_{i=1}^{k}\sigma_i\mathbf{u}_i\mathbf{v}_i^\top`. Eckart-Young:
+    :math:`\mathbf{A}_k = \sum_{i=1}^{k} s_i\mathbf{u}_i\mathbf{v}_i^\top`. Eckart-Young:
     no matrix of rank at most :math:`k` is closer in Frobenius norm, and the error is
     :func:`eckart_young_error`.
     """
@@ -70,7 +70,7 @@ def eckart_young_error(s: np.ndarray, k: int) -> float:
 
     Notes
     -----
-    :math:`\lVert\mathbf{A}-\mathbf{A}_k\rVert_F = \sqrt{\sum_{i>k}\sigma_i^2}`: the
+    :math:`\lVert\mathbf{A}-\mathbf{A}_k\rVert_F = \sqrt{\sum_{i>k} s_i^2}`: the
     discarded singular values, and nothing else, measure what is lost.
     """
     return float(np.sqrt(np.sum(np.asarray(s, dtype=np.float64)[k:] ** 2)))
@@ -87,9 +87,9 @@ class PCA:
         Orthonormal principal directions :math:`\mathbf{v}_1^\top,\dots,\mathbf{v}_k^\top`.
     singular_values : ndarray, shape (k,)
     explained_variance : ndarray, shape (k,)
-        Variance of the data along each component, :math:`\sigma_i^2/(N-1)`.
+        Variance of the data along each component, :math:`s_i^2/(N-1)`.
     explained_variance_ratio : ndarray, shape (k,)
-        Fraction of the total variance, :math:`\sigma_i^2/\sum_j\sigma_j^2`.
+        Fraction of the total variance, :math:`s_i^2/\sum_j s_j^2`.
     scores : ndarray, shape (N, k)
         The projection :math:`\mathbf{Z} = (\mathbf{X}-\bar{\mathbf{x}}^\top)\mathbf{V}_k`.
     """
@@ -128,12 +128,12 @@ def pca(X: np.ndarray, k: int) -> PCA:
     Notes
     -----
     Centre, :math:`\tilde{\mathbf{X}} = \mathbf{X} - \mathbf{1}\bar{\mathbf{x}}^\top`, then
-    :math:`\tilde{\mathbf{X}} = \mathbf{U}\boldsymbol\Sigma\mathbf{V}^\top`. The covariance
-    :math:`\mathbf{C} = \tilde{\mathbf{X}}^\top\tilde{\mathbf{X}}/(N-1) = \mathbf{V}
-    \frac{\boldsymbol\Sigma^2}{N-1}\mathbf{V}^\top`, so the right singular vectors are the
-    eigenvectors of the covariance and :math:`\lambda_i = \sigma_i^2/(N-1)` the variances
+    :math:`\tilde{\mathbf{X}} = \mathbf{U}\mathbf{S}\mathbf{V}^\top`. The covariance
+    :math:`\boldsymbol\Sigma = \tilde{\mathbf{X}}^\top\tilde{\mathbf{X}}/(N-1) = \mathbf{V}
+    \frac{\mathbf{S}^2}{N-1}\mathbf{V}^\top`, so the right singular vectors are the
+    eigenvectors of the covariance and :math:`\lambda_i = s_i^2/(N-1)` the variances
     along them. Scores :math:`\mathbf{Z} = \tilde{\mathbf{X}}\mathbf{V}_k = \mathbf{U}_k
-    \boldsymbol\Sigma_k`; explained variance ratio :math:`\sigma_i^2/\sum_j\sigma_j^2`
+    \mathbf{S}_k`; explained variance ratio :math:`s_i^2/\sum_j s_j^2`
     (the :math:`N-1` cancels).
     """
     X = np.asarray(X, dtype=np.float64)
