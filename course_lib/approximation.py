@@ -1,25 +1,28 @@
-"""Chapter 04: why a network needs a non-linearity, and what one hidden layer can represent.
+r"""Chapter 04: why a network needs a non-linearity, and what one hidden layer can represent.
 
 Two facts, each shown by code:
 
 1. **Without a non-linearity depth buys nothing.** A stack of linear layers
-   :math:`\\mathbf{x}\\mapsto\\mathbf{W}_k(\\cdots(\\mathbf{W}_1\\mathbf{x}+\\mathbf{b}_1)\\cdots)+\\mathbf{b}_k`
+   :math:`\mathbf{x}\mapsto\mathbf{W}_k(\cdots(\mathbf{W}_1\mathbf{x}+\mathbf{b}_1)\cdots)+\mathbf{b}_k`
    is one linear layer; :func:`collapse_linear_layers` computes it.
 2. **With one, a single hidden layer can approximate any continuous function** on an
-   interval (the universal approximation theorem: Cybenko 1989, Hornik 1991). Made
-   concrete in 1-D by explicit constructions with :math:`N` hidden units:
+   interval (the universal approximation theorem: Cybenko 1989, Hornik 1991; Leshno et al.
+   1993 for any continuous non-polynomial activation). Made concrete in 1-D by explicit
+   constructions with :math:`n_h` hidden units for a target :math:`g` on
+   :math:`[x_0, x_{n_h}]` (``[a, b]`` in the code):
 
-   - :func:`relu_interpolant`: :math:`N` ReLUs reproduce the piecewise-linear
-     interpolation of :math:`f` at :math:`N+1` evenly spaced knots, exactly. Since
-     :math:`f` is uniformly continuous the error goes to 0 as :math:`N` grows (like
-     :math:`1/N^2` for smooth :math:`f`).
-   - :func:`sigmoid_staircase`: :math:`N` steep sigmoids add up to a staircase that
-     follows :math:`f` (Cybenko's argument); error like :math:`1/N`.
+   - :func:`relu_interpolant`: :math:`n_h` ReLUs reproduce the piecewise-linear
+     interpolation of :math:`g` at :math:`n_h+1` evenly spaced knots, exactly. Since
+     :math:`g` is uniformly continuous the error goes to 0 as :math:`n_h` grows (like
+     :math:`n_h^{-2}` for smooth :math:`g`).
+   - :func:`sigmoid_staircase`: :math:`n_h` steep sigmoids add up to a staircase that
+     follows :math:`g` (Cybenko's argument); error like :math:`n_h^{-1}`.
    - :func:`fit_least_squares`: fixed hidden units (evenly spaced or random) and an
      output layer fitted by least squares: training only the last layer already works.
 
 Networks here take a 1-D input array ``x`` of shape ``(P,)`` (``P`` points) and are
-:class:`ShallowNet` objects, :math:`\\hat y(x) = \\mathbf{w}_2^\\top f(\\mathbf{W}_1 x + \\mathbf{b}_1) + b_2`.
+:class:`ShallowNet` objects, :math:`\hat g(x) = \mathbf{w}_2^\top f(\mathbf{W}_1 x + \mathbf{b}_1) + b_2`
+with the activation :math:`f` (the letter :math:`f` is the activation throughout; the target is :math:`g`).
 """
 from __future__ import annotations
 
@@ -51,7 +54,7 @@ RIDGE = 1e-10  # relative ridge of the least-squares output layer (see fit_least
 
 
 def collapse_linear_layers(layers: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """The single linear layer equal to a stack of linear layers (no activation between).
+    r"""The single linear layer equal to a stack of linear layers (no activation between).
 
     Parameters
     ----------
@@ -67,10 +70,10 @@ def collapse_linear_layers(layers: Sequence[tuple[np.ndarray, np.ndarray]]) -> t
     Notes
     -----
     For two layers
-    :math:`\\mathbf{W}_2(\\mathbf{W}_1\\mathbf{x}+\\mathbf{b}_1)+\\mathbf{b}_2
-    = (\\mathbf{W}_2\\mathbf{W}_1)\\mathbf{x} + (\\mathbf{W}_2\\mathbf{b}_1+\\mathbf{b}_2)`:
+    :math:`\mathbf{W}_2(\mathbf{W}_1\mathbf{x}+\mathbf{b}_1)+\mathbf{b}_2
+    = (\mathbf{W}_2\mathbf{W}_1)\mathbf{x} + (\mathbf{W}_2\mathbf{b}_1+\mathbf{b}_2)`:
     the later matrix is on the left, and the earlier bias passes through it. By induction
-    any depth collapses to :math:`\\mathbf{W} = \\mathbf{W}_k\\cdots\\mathbf{W}_1`.
+    any depth collapses to :math:`\mathbf{W} = \mathbf{W}_k\cdots\mathbf{W}_1`.
     """
     (W, b), *rest = [(np.asarray(W, dtype=np.float64), np.asarray(b, dtype=np.float64)) for W, b in layers]
     for W_next, b_next in rest:
@@ -80,7 +83,7 @@ def collapse_linear_layers(layers: Sequence[tuple[np.ndarray, np.ndarray]]) -> t
 
 def apply_layers(x: np.ndarray, layers: Sequence[tuple[np.ndarray, np.ndarray]],
                  f: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
-    """Run ``x`` through the layers, with activation ``f`` between them (none after the last).
+    r"""Run ``x`` through the layers, with activation ``f`` between them (none after the last).
 
     Parameters
     ----------
@@ -95,15 +98,15 @@ def apply_layers(x: np.ndarray, layers: Sequence[tuple[np.ndarray, np.ndarray]],
 
     Notes
     -----
-    :math:`\\mathbf{h}_i = f(\\mathbf{W}_i\\mathbf{h}_{i-1} + \\mathbf{b}_i)` for the hidden
-    layers and :math:`\\mathbf{W}_k\\mathbf{h}_{k-1} + \\mathbf{b}_k` at the output, each
-    computed by :func:`course_lib.linalg.dense_layer`.
+    :math:`\mathbf{a}_\ell = f(\mathbf{W}_\ell\mathbf{a}_{\ell-1} + \mathbf{b}_\ell)` for the hidden
+    layers (:math:`\mathbf{a}_0 = \mathbf{x}`) and :math:`\mathbf{W}_k\mathbf{a}_{k-1} + \mathbf{b}_k` at
+    the output, each computed by :func:`course_lib.linalg.dense_layer`.
     """
-    h = np.asarray(x, dtype=np.float64)
+    a = np.asarray(x, dtype=np.float64)
     for i, (W, b) in enumerate(layers):
         last = i == len(layers) - 1
-        h = dense_layer(h, W, b) if (last or f is None) else dense_layer(h, W, b, f)
-    return h
+        a = dense_layer(a, W, b) if (last or f is None) else dense_layer(a, W, b, f)
+    return a
 
 
 # -- 2. a one-hidden-layer network on 1-D inputs -------------------------------------------------
@@ -111,13 +114,13 @@ def apply_layers(x: np.ndarray, layers: Sequence[tuple[np.ndarray, np.ndarray]],
 
 @dataclass(frozen=True)
 class ShallowNet:
-    """:math:`\\hat y(x) = \\mathbf{w}_2^\\top f(\\mathbf{W}_1 x + \\mathbf{b}_1) + b_2`, one input, ``N`` hidden units.
+    r"""One input, :math:`n_h` hidden units: :math:`\hat g(x) = \mathbf{w}_2^\top f(\mathbf{W}_1 x + \mathbf{b}_1) + b_2`.
 
     Attributes
     ----------
-    W1 : ndarray, shape (N, 1)
-    b1 : ndarray, shape (N,)
-    w2 : ndarray, shape (N,)
+    W1 : ndarray, shape (n_h, 1)
+    b1 : ndarray, shape (n_h,)
+    w2 : ndarray, shape (n_h,)
     b2 : float
     activation : str
         A key of :data:`HIDDEN` (``"relu"`` or ``"sigmoid"``).
@@ -134,43 +137,47 @@ class ShallowNet:
         return len(self.b1)
 
     def hidden(self, x) -> np.ndarray:
-        """Hidden activations :math:`f(\\mathbf{W}_1 x + \\mathbf{b}_1)` for each point, shape ``(P, N)``."""
+        r"""Hidden activations :math:`f(\mathbf{W}_1 x + \mathbf{b}_1)` for each point, shape ``(P, n_h)``."""
         return dense_layer(np.asarray(x, dtype=np.float64).reshape(-1, 1), self.W1, self.b1, HIDDEN[self.activation])
 
     def contributions(self, x) -> np.ndarray:
-        """Each unit's share of the output, :math:`w_{2,k}\\,h_k(x)`, shape ``(P, N)``; they sum to :math:`\\hat y - b_2`."""
+        r"""Each unit's share of the output, :math:`w_{2,k}\,f(w_{1,k}x + b_{1,k})`, shape ``(P, n_h)``.
+
+        They sum to :math:`\hat g(x) - b_2`.
+        """
         return self.hidden(x) * self.w2
 
     def __call__(self, x) -> np.ndarray:
-        """The output :math:`\\hat y(x)`, shape ``(P,)``."""
+        r"""The output :math:`\hat g(x)`, shape ``(P,)``."""
         return self.hidden(x) @ self.w2 + self.b2
 
 
 def knots(a: float, b: float, n_units: int) -> np.ndarray:
-    """The :math:`N+1` evenly spaced knots :math:`a = x_0 < \\dots < x_N = b` of an :math:`N`-unit construction."""
+    r"""The :math:`n_h+1` evenly spaced knots :math:`a = x_0 < \dots < x_{n_h} = b` of an :math:`n_h`-unit
+    construction."""
     return np.linspace(a, b, n_units + 1)
 
 
 def relu_knot_weights(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """Output weights of the ReLU network that linearly interpolates the points ``(xs, ys)``.
+    r"""Output weights of the ReLU network that linearly interpolates the points ``(xs, ys)``.
 
     Parameters
     ----------
     xs : ndarray, shape (K + 1,)
-        Increasing knots :math:`x_0 < x_1 < \\dots < x_K`.
+        Increasing knots :math:`x_0 < x_1 < \dots < x_K`.
     ys : ndarray, shape (K + 1,)
         Values :math:`y_k` at the knots.
 
     Returns
     -------
     c : ndarray, shape (K,)
-        Weight of the hinge :math:`\\mathrm{ReLU}(x - x_k)` for :math:`k = 0, \\dots, K-1`.
+        Weight of the hinge :math:`\mathrm{ReLU}(x - x_k)` for :math:`k = 0, \dots, K-1`.
 
     Notes
     -----
     On :math:`[x_0, x_K]`,
-    :math:`g(x) = y_0 + \\sum_{k=0}^{K-1} c_k\\,\\mathrm{ReLU}(x - x_k)` is piecewise linear with
-    a kink at each knot. Its slope on segment :math:`j` is :math:`c_0 + \\dots + c_j`, which
+    :math:`g(x) = y_0 + \sum_{k=0}^{K-1} c_k\,\mathrm{ReLU}(x - x_k)` is piecewise linear with
+    a kink at each knot. Its slope on segment :math:`j` is :math:`c_0 + \dots + c_j`, which
     must equal :math:`s_j = (y_{j+1} - y_j)/(x_{j+1} - x_j)`. Hence
     :math:`c_0 = s_0` and :math:`c_k = s_k - s_{k-1}`: each hinge *changes* the slope.
     """
@@ -179,80 +186,85 @@ def relu_knot_weights(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     return np.diff(slopes, prepend=0.0)
 
 
-def relu_interpolant(f: Callable, a: float, b: float, n_units: int) -> ShallowNet:
-    """The :math:`N`-unit ReLU network equal to the linear interpolation of ``f`` at :math:`N+1` knots.
+def relu_interpolant(g: Callable, a: float, b: float, n_units: int) -> ShallowNet:
+    r"""The :math:`n_h`-unit ReLU network equal to the linear interpolation of ``g`` at :math:`n_h+1` knots.
 
     Parameters
     ----------
-    f : callable, ndarray -> ndarray
-        The target, element-wise.
+    g : callable, ndarray -> ndarray
+        The target :math:`g`, element-wise.
     a, b : float
-        The interval.
+        The interval :math:`[x_0, x_{n_h}]`.
     n_units : int
-        :math:`N \\ge 1` hidden units.
+        :math:`n_h \ge 1` hidden units.
 
     Returns
     -------
     ShallowNet
-        With :math:`\\mathbf{W}_1 = \\mathbf{1}`, :math:`b_{1,k} = -x_k`, :math:`\\mathbf{w}_2 = \\mathbf{c}`
-        from :func:`relu_knot_weights` and :math:`b_2 = f(x_0)`.
+        With :math:`\mathbf{W}_1 = \mathbf{1}`, :math:`b_{1,k} = -x_k`, :math:`\mathbf{w}_2 = \mathbf{c}`
+        from :func:`relu_knot_weights` and :math:`b_2 = g(x_0)`.
 
     Notes
     -----
-    :math:`\\hat y(x_k) = f(x_k)` at every knot, and between knots :math:`\\hat y` is the
-    chord. For :math:`f` with bounded second derivative the error is at most
-    :math:`h^2\\max|f''|/8` with :math:`h = (b-a)/N`.
+    :math:`\hat g(x_k) = g(x_k)` at every knot, and between knots :math:`\hat g` is the
+    chord. For :math:`g` with bounded second derivative the error is at most
+    :math:`\Delta^2\max|g''|/8` with the knot spacing :math:`\Delta = (x_{n_h} - x_0)/n_h`.
     """
     xs = knots(a, b, n_units)
-    ys = np.asarray(f(xs), dtype=np.float64)
+    ys = np.asarray(g(xs), dtype=np.float64)
     return ShallowNet(np.ones((n_units, 1)), -xs[:-1], relu_knot_weights(xs, ys), float(ys[0]), "relu")
 
 
-def sigmoid_staircase(f: Callable, a: float, b: float, n_units: int,
+def sigmoid_staircase(g: Callable, a: float, b: float, n_units: int,
                       sharpness: float = SIGMOID_SHARPNESS) -> ShallowNet:
-    """:math:`N` steep sigmoids whose sum is a staircase following ``f``.
+    r""":math:`n_h` steep sigmoids whose sum is a staircase following the target ``g``.
 
     Parameters
     ----------
-    f : callable
+    g : callable
+        The target :math:`g`, element-wise.
     a, b : float
+        The interval :math:`[x_0, x_{n_h}]`.
     n_units : int
+        :math:`n_h \ge 1` hidden units.
     sharpness : float
-        Slope of each step relative to the knot spacing :math:`h`; larger is closer to a
-        true step.
+        Slope :math:`c` of each step relative to the knot spacing :math:`\Delta`; larger is
+        closer to a true step.
 
     Returns
     -------
     ShallowNet
-        Unit :math:`k` is a step of height :math:`f(x_{k+1}) - f(x_k)` centred at the
+        Unit :math:`k` is a step of height :math:`g(x_{k+1}) - g(x_k)` centred at the
         midpoint :math:`m_k = (x_k + x_{k+1})/2`.
 
     Notes
     -----
-    .. math::  \\hat y(x) = f(x_0) + \\sum_{k=0}^{N-1} \\bigl(f(x_{k+1}) - f(x_k)\\bigr)\\,
-               \\sigma\\bigl(s\\,(x - m_k)/h\\bigr)
+    .. math::  \hat g(x) = g(x_0) + \sum_{k=0}^{n_h-1} \bigl(g(x_{k+1}) - g(x_k)\bigr)\,
+               \sigma\bigl(c\,(x - m_k)/\Delta\bigr),\qquad \Delta = (x_{n_h} - x_0)/n_h .
 
-    As :math:`s\\to\\infty` each sigmoid is a unit step, so :math:`\\hat y` equals
-    :math:`f(x_k)` on the cell around knot :math:`x_k`; the error is at most the largest
-    jump, :math:`O(h)` for Lipschitz :math:`f`.
+    As :math:`c\to\infty` each sigmoid is a unit step, so :math:`\hat g` equals
+    :math:`g(x_k)` on the cell around knot :math:`x_k`; the error is at most the largest
+    jump, :math:`O(\Delta)` for Lipschitz :math:`g`.
     """
     xs = knots(a, b, n_units)
-    ys = np.asarray(f(xs), dtype=np.float64)
-    h = (b - a) / n_units
-    slope = sharpness / h
+    ys = np.asarray(g(xs), dtype=np.float64)
+    slope = sharpness / ((b - a) / n_units)  # c / Delta
     mids = 0.5 * (xs[:-1] + xs[1:])
     return ShallowNet(np.full((n_units, 1), slope), -slope * mids, np.diff(ys), float(ys[0]), "sigmoid")
 
 
-def fit_least_squares(f: Callable, a: float, b: float, n_units: int, activation: str = "relu",
+def fit_least_squares(g: Callable, a: float, b: float, n_units: int, activation: str = "relu",
                       seed: int | None = None, n_train: int = 400) -> ShallowNet:
-    """Fixed hidden units, output layer fitted by least squares to ``f`` on a grid.
+    r"""Fixed hidden units, output layer fitted by least squares to the target ``g`` on a grid.
 
     Parameters
     ----------
-    f : callable
+    g : callable
+        The target :math:`g`, element-wise.
     a, b : float
+        The interval :math:`[x_0, x_{n_h}]`.
     n_units : int
+        :math:`n_h` hidden units.
     activation : {"relu", "sigmoid"}
     seed : int or None
         ``None``: hidden units as in the constructions (hinges at the knots, steps at the
@@ -267,18 +279,20 @@ def fit_least_squares(f: Callable, a: float, b: float, n_units: int, activation:
 
     Notes
     -----
-    With the hidden layer fixed, :math:`\\hat y = \\mathbf{H}\\mathbf{w}_2 + b_2` is linear in
-    the output weights, so the best ones in the squared error solve the least-squares
-    problem :math:`\\min_{\\boldsymbol\\theta} \\lVert \\mathbf{A}\\boldsymbol\\theta - \\mathbf{y}\\rVert_2^2`
-    with :math:`\\mathbf{A} = [\\mathbf{H}\\;\\mathbf{1}]`, :math:`\\boldsymbol\\theta = [\\mathbf{w}_2; b_2]`.
+    With the hidden layer fixed, :math:`\hat{\mathbf{g}} = \mathbf{A}_1\mathbf{w}_2 + b_2` (hidden
+    activations :math:`\mathbf{A}_1`, shape ``(n_train, n_h)``) is linear in the output weights,
+    so the best ones in the squared error solve the least-squares problem
+    :math:`\min_{\boldsymbol\theta} \lVert \mathbf{A}\boldsymbol\theta - \mathbf{y}\rVert_2^2`
+    with :math:`\mathbf{A} = [\mathbf{A}_1\;\mathbf{1}]`, :math:`\boldsymbol\theta = [\mathbf{w}_2; b_2]`
+    and :math:`\mathbf{y} = g(\mathbf{x})`.
     Solved by the normal equations
-    :math:`(\\mathbf{A}^\\top\\mathbf{A} + \\lambda\\mathbf{I})\\boldsymbol\\theta = \\mathbf{A}^\\top\\mathbf{y}`
-    with a tiny ridge :math:`\\lambda` (``RIDGE`` times the mean diagonal of
-    :math:`\\mathbf{A}^\\top\\mathbf{A}`).
+    :math:`(\mathbf{A}^\top\mathbf{A} + \lambda\mathbf{I})\boldsymbol\theta = \mathbf{A}^\top\mathbf{y}`
+    with a tiny ridge :math:`\lambda` (``RIDGE`` times the mean diagonal of
+    :math:`\mathbf{A}^\top\mathbf{A}`).
     """
-    h = (b - a) / n_units
+    spacing = (b - a) / n_units
     if seed is None:
-        base = relu_interpolant(f, a, b, n_units) if activation == "relu" else sigmoid_staircase(f, a, b, n_units)
+        base = relu_interpolant(g, a, b, n_units) if activation == "relu" else sigmoid_staircase(g, a, b, n_units)
         W1, b1 = base.W1, base.b1
     else:
         rng = np.random.default_rng(seed)
@@ -286,26 +300,27 @@ def fit_least_squares(f: Callable, a: float, b: float, n_units: int, activation:
         if activation == "relu":
             W1 = rng.choice([-1.0, 1.0], (n_units, 1))
         else:
-            W1 = rng.choice([-1.0, 1.0], (n_units, 1)) * rng.uniform(0.5, 2.0, (n_units, 1)) * SIGMOID_SHARPNESS / h
+            signs = rng.choice([-1.0, 1.0], (n_units, 1))  # drawn before the slopes (the same stream as ever)
+            W1 = signs * rng.uniform(0.5, 2.0, (n_units, 1)) * SIGMOID_SHARPNESS / spacing
         b1 = -W1[:, 0] * centres
     x = np.linspace(a, b, n_train)
-    H = dense_layer(x[:, None], W1, b1, HIDDEN[activation])
-    A = np.hstack([H, np.ones((n_train, 1))])
+    A1 = dense_layer(x[:, None], W1, b1, HIDDEN[activation])
+    A = np.hstack([A1, np.ones((n_train, 1))])
     # Normal equations with a tiny ridge: two random units can nearly coincide, which makes A
-    # rank-deficient; the ridge picks the smallest such solution, and a (N+1)x(N+1) solve is far
+    # rank-deficient; the ridge picks the smallest such solution, and an (n_h+1)x(n_h+1) solve is far
     # cheaper than an SVD-based lstsq on a busy machine (it runs on every change of the widget).
     gram = A.T @ A
     ridge = RIDGE * np.trace(gram) / len(gram)
-    coef = np.linalg.solve(gram + ridge * np.eye(len(gram)), A.T @ np.asarray(f(x), dtype=np.float64))
+    coef = np.linalg.solve(gram + ridge * np.eye(len(gram)), A.T @ np.asarray(g(x), dtype=np.float64))
     return ShallowNet(W1, b1, coef[:-1], float(coef[-1]), activation)
 
 
 METHODS: dict[str, Callable[[Callable, float, float, int], ShallowNet]] = {
     "ReLU: interpolate the knots": relu_interpolant,
     "sigmoid: staircase": sigmoid_staircase,
-    "ReLU: least squares, random units": lambda f, a, b, n: fit_least_squares(f, a, b, n, "relu", seed=0),
+    "ReLU: least squares, random units": lambda g, a, b, n: fit_least_squares(g, a, b, n, "relu", seed=0),
 }
-"""Ways to build an N-unit approximation, for the widget and the notebook."""
+"""Ways to build an :math:`n_h`-unit approximation of a target :math:`g`, for the widget and the notebook."""
 
 
 # -- 3. how good is it ----------------------------------------------------------------------------
@@ -318,37 +333,39 @@ class Errors(NamedTuple):
     rms: float
 
 
-def approximation_error(model: Callable, f: Callable, a: float, b: float, num: int = 2001) -> Errors:
-    """Max and RMS error of ``model`` against ``f`` on ``num`` evenly spaced points of ``[a, b]``.
+def approximation_error(model: Callable, g: Callable, a: float, b: float, num: int = 2001) -> Errors:
+    r"""Max and RMS error of the network ``model`` against the target ``g`` on ``num`` evenly spaced points
+    of ``[a, b]``.
 
     Notes
     -----
-    :math:`\\max_i |\\hat y(x_i) - f(x_i)|` (the sup-norm of the theorem) and
-    :math:`\\sqrt{\\tfrac1P\\sum_i (\\hat y(x_i) - f(x_i))^2}`.
+    With the ``num`` = :math:`P` points :math:`x_1, \dots, x_P`:
+    :math:`\max_i |\hat g(x_i) - g(x_i)|` (the sup-norm of the theorem, on the grid) and
+    :math:`\sqrt{\tfrac1P\sum_i (\hat g(x_i) - g(x_i))^2}`.
     """
     x = np.linspace(a, b, num)
-    err = np.asarray(model(x), dtype=np.float64) - np.asarray(f(x), dtype=np.float64)
+    err = np.asarray(model(x), dtype=np.float64) - np.asarray(g(x), dtype=np.float64)
     return Errors(float(np.max(np.abs(err))), float(np.sqrt(np.mean(err**2))))
 
 
-def error_vs_units(f: Callable, a: float, b: float, units: Sequence[int],
+def error_vs_units(g: Callable, a: float, b: float, units: Sequence[int],
                    method: Callable[[Callable, float, float, int], ShallowNet] = relu_interpolant) -> np.ndarray:
-    """Errors of ``method`` with each number of hidden units.
+    """Errors (:func:`approximation_error`) of ``method`` on the target ``g``, for each number of hidden units.
 
     Returns
     -------
     ndarray, shape (len(units), 2)
         Columns: max error, RMS error.
     """
-    return np.array([approximation_error(method(f, a, b, int(n)), f, a, b) for n in units])
+    return np.array([approximation_error(method(g, a, b, int(n)), g, a, b) for n in units])
 
 
 def convergence_rate(units: Sequence[int], errors: Sequence[float]) -> float:
-    """The exponent :math:`p` in :math:`\\text{error} \\approx C N^{-p}`, by a least-squares line in log-log.
+    r"""The exponent :math:`p` in :math:`\text{error} \approx C n_h^{-p}`, by a least-squares line in log-log.
 
     Notes
     -----
-    :math:`\\log \\text{error} = \\log C - p \\log N`; returns :math:`p` (2 for ReLU
+    :math:`\log \text{error} = \log C - p \log n_h`; returns :math:`p` (2 for ReLU
     interpolation of a smooth function, 1 for a staircase).
     """
     slope = np.polyfit(np.log(np.asarray(units, dtype=np.float64)), np.log(np.asarray(errors)), 1)[0]

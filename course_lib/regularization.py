@@ -14,27 +14,27 @@ import numpy as np
 
 # -- L2 and L1 penalties -------------------------------------------------------------------------------
 def l2_penalty(w, lam: float) -> float:
-    """:math:`\\tfrac\\lambda2\\lVert\\mathbf{w}\\rVert_2^2` (weight decay's penalty), for an array of any shape."""
+    r""":math:`\tfrac\lambda2\lVert\mathbf{w}\rVert_2^2` (weight decay's penalty), for an array of any shape."""
     w = np.asarray(w, dtype=np.float64)
     return float(0.5 * lam * np.sum(w * w))
 
 
 def l2_grad(w, lam: float) -> np.ndarray:
-    """Gradient of :func:`l2_penalty`: :math:`\\lambda\\mathbf{w}`, shape of ``w``."""
+    r"""Gradient of :func:`l2_penalty`: :math:`\lambda\mathbf{w}`, shape of ``w``."""
     return lam * np.asarray(w, dtype=np.float64)
 
 
 def l1_penalty(w, lam: float) -> float:
-    """:math:`\\lambda\\lVert\\mathbf{w}\\rVert_1 = \\lambda\\sum_i|w_i|`."""
+    r""":math:`\lambda\lVert\mathbf{w}\rVert_1 = \lambda\sum_i|w_i|`."""
     return float(lam * np.sum(np.abs(np.asarray(w, dtype=np.float64))))
 
 
 def l1_grad(w, lam: float) -> np.ndarray:
-    """A (sub)gradient of :func:`l1_penalty`: :math:`\\lambda\\,\\mathrm{sign}(\\mathbf{w})`, 0 where :math:`w_i = 0`.
+    r"""A (sub)gradient of :func:`l1_penalty`: :math:`\lambda\,\mathrm{sign}(\mathbf{w})`, 0 where :math:`w_i = 0`.
 
     Notes
     -----
-    :math:`|w|` has no derivative at 0; any value in :math:`[-\\lambda, \\lambda]` is a subgradient
+    :math:`|w|` has no derivative at 0; any value in :math:`[-\lambda, \lambda]` is a subgradient
     there, and 0 is the usual choice (``torch.sign``). The kink is what makes exact zeros
     stable: see :func:`soft_threshold`.
     """
@@ -42,7 +42,7 @@ def l1_grad(w, lam: float) -> np.ndarray:
 
 
 def soft_threshold(x, t):
-    """Soft-thresholding, the proximal operator of :math:`t|\\cdot|`.
+    r"""Soft-thresholding, the proximal operator of :math:`t|\cdot|`.
 
     Parameters
     ----------
@@ -55,10 +55,10 @@ def soft_threshold(x, t):
 
     Notes
     -----
-    .. math:: S_t(x) = \\arg\\min_z \\tfrac12(z - x)^2 + t|z| = \\mathrm{sign}(x)\\max(|x| - t, 0).
+    .. math:: S_t(x) = \arg\min_z \tfrac12(z - x)^2 + t|z| = \mathrm{sign}(x)\max(|x| - t, 0).
 
     Values within :math:`t` of zero become exactly zero; the rest move :math:`t` towards zero.
-    Compare the L2 version, :math:`\\arg\\min_z \\tfrac12(z - x)^2 + \\tfrac t2 z^2 = x/(1 + t)`, which
+    Compare the L2 version, :math:`\arg\min_z \tfrac12(z - x)^2 + \tfrac t2 z^2 = x/(1 + t)`, which
     shrinks every value by the same factor and never reaches zero.
     """
     x = np.asarray(x, dtype=np.float64)
@@ -66,7 +66,7 @@ def soft_threshold(x, t):
 
 
 def ridge(X, y, lam: float) -> np.ndarray:
-    """Least squares with an L2 penalty, in closed form.
+    r"""Least squares with an L2 penalty, in closed form.
 
     Parameters
     ----------
@@ -80,10 +80,10 @@ def ridge(X, y, lam: float) -> np.ndarray:
 
     Notes
     -----
-    :math:`\\mathbf{w}^* = \\arg\\min \\tfrac12\\lVert\\mathbf{X}\\mathbf{w} - \\mathbf{y}\\rVert_2^2 + \\tfrac\\lambda2\\lVert\\mathbf{w}\\rVert_2^2
-    = (\\mathbf{X}^\\top\\mathbf{X} + \\lambda\\mathbf{I})^{-1}\\mathbf{X}^\\top\\mathbf{y}`; solved with
-    ``lstsq`` on the augmented system :math:`[\\mathbf{X}; \\sqrt\\lambda\\mathbf{I}]`, which stays accurate when
-    :math:`\\mathbf{X}^\\top\\mathbf{X}` is ill-conditioned (high-degree polynomials).
+    :math:`\mathbf{w}^* = \arg\min \tfrac12\lVert\mathbf{X}\mathbf{w} - \mathbf{y}\rVert_2^2 + \tfrac\lambda2\lVert\mathbf{w}\rVert_2^2
+    = (\mathbf{X}^\top\mathbf{X} + \lambda\mathbf{I})^{-1}\mathbf{X}^\top\mathbf{y}`; solved with
+    ``lstsq`` on the augmented system :math:`[\mathbf{X}; \sqrt\lambda\mathbf{I}]`, which stays accurate when
+    :math:`\mathbf{X}^\top\mathbf{X}` is ill-conditioned (high-degree polynomials).
     """
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
     d = X.shape[1]
@@ -92,18 +92,18 @@ def ridge(X, y, lam: float) -> np.ndarray:
 
 
 def quadratic_penalized(H, w_ls, lam, norm: str, iters: int = 500) -> np.ndarray:
-    """Minimizer of a quadratic loss plus an L1 or L2 penalty (the picture of chapter 07).
+    r"""Minimizer of a quadratic loss plus an L1 or L2 penalty (the picture of chapter 07).
 
     Parameters
     ----------
     H : ndarray, shape (d, d), symmetric positive definite
-        Hessian of the loss :math:`\\tfrac12(\\mathbf{w} - \\mathbf{w}_{LS})^\\top\\mathbf{H}(\\mathbf{w} - \\mathbf{w}_{LS})`.
+        Hessian of the loss :math:`\tfrac12(\mathbf{w} - \mathbf{w}_{LS})^\top\mathbf{H}(\mathbf{w} - \mathbf{w}_{LS})`.
     w_ls : ndarray, shape (d,)
         The unpenalized minimum.
     lam : float >= 0, or ndarray of shape (k,)
         One strength, or k of them (a regularization path, solved together).
     norm : {"l2", "l1"}
-        Penalty :math:`\\tfrac\\lambda2\\lVert\\mathbf{w}\\rVert_2^2` or :math:`\\lambda\\lVert\\mathbf{w}\\rVert_1`.
+        Penalty :math:`\tfrac\lambda2\lVert\mathbf{w}\rVert_2^2` or :math:`\lambda\lVert\mathbf{w}\rVert_1`.
     iters : int
         Proximal-gradient steps (L1 only).
 
@@ -113,11 +113,12 @@ def quadratic_penalized(H, w_ls, lam, norm: str, iters: int = 500) -> np.ndarray
 
     Notes
     -----
-    L2: :math:`(\\mathbf{H} + \\lambda\\mathbf{I})\\mathbf{w} = \\mathbf{H}\\mathbf{w}_{LS}`. L1: ISTA,
-    :math:`\\mathbf{w} \\leftarrow S_{\\lambda/L}\\big(\\mathbf{w} - \\mathbf{H}(\\mathbf{w} - \\mathbf{w}_{LS})/L\\big)`
-    with :math:`L = \\lambda_{\\max}(\\mathbf{H})` (:func:`soft_threshold`), which converges to the exact
+    L2: :math:`(\mathbf{H} + \lambda\mathbf{I})\mathbf{w} = \mathbf{H}\mathbf{w}_{LS}`. L1: ISTA,
+    :math:`\mathbf{w} \leftarrow S_{\lambda/\lambda_{\max}}\big(\mathbf{w} - \mathbf{H}(\mathbf{w} - \mathbf{w}_{LS})/\lambda_{\max}\big)`
+    with :math:`\lambda_{\max}` the largest eigenvalue of :math:`\mathbf{H}` (step :math:`1/\lambda_{\max}`;
+    :func:`soft_threshold`), which converges to the exact
     minimizer, zeros included. The solution is also the minimum of the loss on the ball
-    :math:`\\{\\lVert\\mathbf{w}\\rVert_p \\le \\lVert\\mathbf{w}^*\\rVert_p\\}` (Lagrange duality): where the ball is a
+    :math:`\{\lVert\mathbf{w}\rVert_p \le \lVert\mathbf{w}^*\rVert_p\}` (Lagrange duality): where the ball is a
     diamond, that minimum likes its corners.
     """
     H, w_ls = np.asarray(H, dtype=np.float64), np.asarray(w_ls, dtype=np.float64)
@@ -128,10 +129,10 @@ def quadratic_penalized(H, w_ls, lam, norm: str, iters: int = 500) -> np.ndarray
         w = np.linalg.solve(H[None] + lams[:, :, None] * np.eye(d)[None], np.broadcast_to(H @ w_ls, (len(lams), d))
                             [..., None])[..., 0]
     elif norm == "l1":
-        L = float(np.linalg.eigvalsh(H).max())
+        lam_max = float(np.linalg.eigvalsh(H).max())
         w = np.broadcast_to(w_ls, (len(lams), d)).copy()
         for _ in range(iters):
-            w = soft_threshold(w - (w - w_ls) @ H / L, lams / L)
+            w = soft_threshold(w - (w - w_ls) @ H / lam_max, lams / lam_max)
     else:
         raise ValueError(f"norm must be 'l1' or 'l2', got {norm!r}")
     return w[0] if lam_arr.ndim == 0 else w
@@ -139,7 +140,7 @@ def quadratic_penalized(H, w_ls, lam, norm: str, iters: int = 500) -> np.ndarray
 
 # -- dropout ----------------------------------------------------------------------------------------------
 def dropout(x, p: float, rng, training: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Inverted dropout: zero each unit with probability ``p`` and scale the rest by :math:`1/(1-p)`.
+    r"""Inverted dropout: zero each unit with probability ``p`` and scale the rest by :math:`1/(1-p)`.
 
     Parameters
     ----------
@@ -157,8 +158,8 @@ def dropout(x, p: float, rng, training: bool = True) -> tuple[np.ndarray, np.nda
 
     Notes
     -----
-    :math:`y_i = x_i m_i/(1-p)` with :math:`m_i \\sim \\mathrm{Bernoulli}(1-p)`, so
-    :math:`\\mathbb{E}[y_i] = x_i`: the expected activation is the same in training and evaluation,
+    :math:`y_i = x_i m_i/(1-p)` with :math:`m_i \sim \mathrm{Bernoulli}(1-p)`, so
+    :math:`\mathbb{E}[y_i] = x_i`: the expected activation is the same in training and evaluation,
     and nothing needs rescaling at test time. The backward pass multiplies by the same mask.
     """
     x = np.asarray(x)
@@ -172,7 +173,7 @@ def dropout(x, p: float, rng, training: bool = True) -> tuple[np.ndarray, np.nda
 
 # -- batch normalization ----------------------------------------------------------------------------------
 def batchnorm_forward(x, gamma, beta, eps: float = 1e-5) -> tuple[np.ndarray, tuple]:
-    """Batch normalization in training mode: normalize each feature over the batch, then scale and shift.
+    r"""Batch normalization in training mode: normalize each feature over the batch, then scale and shift.
 
     Parameters
     ----------
@@ -188,8 +189,8 @@ def batchnorm_forward(x, gamma, beta, eps: float = 1e-5) -> tuple[np.ndarray, tu
     Notes
     -----
     .. math::
-        \\mu_j = \\tfrac1N\\sum_i x_{ij},\\quad \\sigma_j^2 = \\tfrac1N\\sum_i (x_{ij} - \\mu_j)^2,\\quad
-        \\hat x_{ij} = \\frac{x_{ij} - \\mu_j}{\\sqrt{\\sigma_j^2 + \\epsilon}},\\quad y_{ij} = \\gamma_j\\hat x_{ij} + \\beta_j .
+        \mu_j = \tfrac1N\sum_i x_{ij},\quad v_j = \tfrac1N\sum_i (x_{ij} - \mu_j)^2,\quad
+        \hat x_{ij} = \frac{x_{ij} - \mu_j}{\sqrt{v_j + \epsilon}},\quad y_{ij} = \gamma_j\hat x_{ij} + \beta_j .
 
     The variance is the biased one (divide by N), as ``torch.nn.BatchNorm1d`` uses to normalize.
     """
@@ -203,12 +204,12 @@ def batchnorm_forward(x, gamma, beta, eps: float = 1e-5) -> tuple[np.ndarray, tu
 
 
 def batchnorm_backward(dout, cache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Backward pass of :func:`batchnorm_forward`.
+    r"""Backward pass of :func:`batchnorm_forward`.
 
     Parameters
     ----------
     dout : ndarray, shape (N, D)
-        :math:`\\partial L/\\partial\\mathbf{Y}`.
+        :math:`\partial L/\partial\mathbf{Y}`.
     cache : tuple from :func:`batchnorm_forward`
 
     Returns
@@ -218,14 +219,14 @@ def batchnorm_backward(dout, cache) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
     Notes
     -----
-    :math:`\\partial L/\\partial\\beta_j = \\sum_i g_{ij}` and :math:`\\partial L/\\partial\\gamma_j = \\sum_i g_{ij}\\hat x_{ij}`.
-    Every :math:`\\hat x_{ij}` depends on the whole column through :math:`\\mu_j` and :math:`\\sigma_j`;
-    with :math:`\\hat g_{ij} = \\gamma_j g_{ij}` the three paths add up to
+    :math:`\partial L/\partial\beta_j = \sum_i g_{ij}` and :math:`\partial L/\partial\gamma_j = \sum_i g_{ij}\hat x_{ij}`.
+    Every :math:`\hat x_{ij}` depends on the whole column through :math:`\mu_j` and :math:`v_j`;
+    with :math:`\hat g_{ij} = \gamma_j g_{ij}` the three paths add up to
 
-    .. math:: \\frac{\\partial L}{\\partial x_{ij}} = \\frac{1}{N\\sqrt{\\sigma_j^2+\\epsilon}}
-        \\Big(N\\hat g_{ij} - \\sum_k \\hat g_{kj} - \\hat x_{ij}\\sum_k \\hat g_{kj}\\hat x_{kj}\\Big):
+    .. math:: \frac{\partial L}{\partial x_{ij}} = \frac{1}{N\sqrt{v_j+\epsilon}}
+        \Big(N\hat g_{ij} - \sum_k \hat g_{kj} - \hat x_{ij}\sum_k \hat g_{kj}\hat x_{kj}\Big):
 
-    the gradient with its mean and its component along :math:`\\hat{\\mathbf{x}}` removed, because
+    the gradient with its mean and its component along :math:`\hat{\mathbf{x}}` removed, because
     shifting or scaling a column does not change its normalized values.
     """
     x_hat, inv_std, gamma = cache
@@ -238,18 +239,18 @@ def batchnorm_backward(dout, cache) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def batchnorm_eval(x, gamma, beta, running_mean, running_var, eps: float = 1e-5) -> np.ndarray:
-    """Batch normalization in evaluation mode: the running statistics replace the batch's.
+    r"""Batch normalization in evaluation mode: the running statistics replace the batch's.
 
     Notes
     -----
-    :math:`y = \\gamma(x - \\hat\\mu)/\\sqrt{\\hat\\sigma^2 + \\epsilon} + \\beta`: each example's output no longer
+    :math:`y = \gamma(x - \hat\mu)/\sqrt{\hat v + \epsilon} + \beta`: each example's output no longer
     depends on the rest of the batch (a batch of one works).
     """
     return gamma * (np.asarray(x) - running_mean) / np.sqrt(running_var + eps) + beta
 
 
 def update_running_stats(running_mean, running_var, x, momentum: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
-    """PyTorch's update of the running statistics after a training batch.
+    r"""PyTorch's update of the running statistics after a training batch.
 
     Parameters
     ----------
@@ -264,8 +265,9 @@ def update_running_stats(running_mean, running_var, x, momentum: float = 0.1) ->
 
     Notes
     -----
-    :math:`\\hat\\mu \\leftarrow (1-m)\\hat\\mu + m\\mu_B` and :math:`\\hat\\sigma^2 \\leftarrow (1-m)\\hat\\sigma^2 + m\\,s_B^2`,
-    where :math:`s_B^2` is the *unbiased* batch variance (divide by N - 1), as in PyTorch.
+    :math:`\hat\mu \leftarrow (1-m)\hat\mu + m\mu_{\mathcal{B}}` and :math:`\hat v \leftarrow (1-m)\hat v + m\,\tilde v_{\mathcal{B}}`,
+    where :math:`\tilde v_{\mathcal{B}} = \tfrac{N}{N-1}v_{\mathcal{B}}` is the *unbiased* batch variance (divide by
+    N - 1), as in PyTorch.
     """
     x = np.asarray(x)
     return ((1 - momentum) * running_mean + momentum * x.mean(axis=0),
@@ -274,7 +276,7 @@ def update_running_stats(running_mean, running_var, x, momentum: float = 0.1) ->
 
 # -- early stopping ---------------------------------------------------------------------------------------
 def early_stopping(val_losses, patience: int, min_delta: float = 0.0) -> tuple[int, int]:
-    """Where training stops under the patience rule, and the epoch whose weights to keep.
+    r"""Where training stops under the patience rule, and the epoch whose weights to keep.
 
     Parameters
     ----------
@@ -294,8 +296,9 @@ def early_stopping(val_losses, patience: int, min_delta: float = 0.0) -> tuple[i
 
     Notes
     -----
-    Epoch :math:`t` improves if :math:`\\ell_t < \\ell_{\\text{best}} - \\delta`; training stops at the first
-    :math:`t` with :math:`t - t_{\\text{best}} \\ge` ``patience``.
+    Epoch :math:`t` improves if its validation loss :math:`L^{\text{val}}_t < L^{\text{val}}_{t_{\text{best}}} - \delta`
+    (:math:`\delta` = ``min_delta``); training stops at the first
+    :math:`t` with :math:`t - t_{\text{best}} \ge` ``patience``.
     """
     best, best_loss = 0, float("inf")
     for t, loss in enumerate(val_losses):
@@ -308,12 +311,12 @@ def early_stopping(val_losses, patience: int, min_delta: float = 0.0) -> tuple[i
 
 # -- polynomial regression and bias-variance ----------------------------------------------------------------
 def polynomial_features(x, degree: int) -> np.ndarray:
-    """Legendre polynomials :math:`P_0(x), \\dots, P_{\\text{degree}}(x)` as columns, shape ``(N, degree + 1)``.
+    r"""Legendre polynomials :math:`P_0(x), \dots, P_{\text{degree}}(x)` as columns, shape ``(N, degree + 1)``.
 
     Notes
     -----
-    A polynomial of degree :math:`d` is a linear model :math:`\\sum_k w_kP_k(x)` in these features.
-    On :math:`[-1, 1]` the Legendre basis is far better conditioned than :math:`1, x, x^2, \\dots`, so
+    A polynomial of degree :math:`d` is a linear model :math:`\sum_k w_kP_k(x)` in these features.
+    On :math:`[-1, 1]` the Legendre basis is far better conditioned than :math:`1, x, x^2, \dots`, so
     high degrees stay solvable, and the model is the same (the span is the same).
     """
     return np.polynomial.legendre.legvander(np.asarray(x, dtype=np.float64), degree)
@@ -326,7 +329,7 @@ def fit_polynomial(x, y, degree: int, lam: float) -> np.ndarray:
 
 def bias_variance(true_f, x_test, degree: int, lam: float, n_train: int, noise: float, trials: int,
                   rng) -> dict:
-    """Bias and variance of polynomial ridge regression, estimated over many training sets.
+    r"""Bias and variance of polynomial ridge regression, estimated over many training sets.
 
     Parameters
     ----------
@@ -337,22 +340,28 @@ def bias_variance(true_f, x_test, degree: int, lam: float, n_train: int, noise: 
     n_train : int
         Training points per data set, drawn uniformly on [-1, 1].
     noise : float
-        Standard deviation of the label noise.
+        Standard deviation :math:`\sqrt v` of the label noise.
     trials : int
         Number of independent training sets.
     rng : numpy.random.Generator
 
     Returns
     -------
-    dict with ``bias2``, ``variance``, ``noise2`` and ``expected_error`` (floats, averaged over ``x_test``)
+    dict with ``bias2``, ``variance``, ``noise2`` (:math:`v`) and ``expected_error`` (floats, averaged over
+    ``x_test``)
 
     Notes
     -----
-    For a test point :math:`x` and predictions :math:`\\hat f_D(x)` of models trained on random data sets :math:`D`,
+    For a test point :math:`x` with label :math:`y = f(x) + \varepsilon`, :math:`\operatorname{Var}[\varepsilon] = v`,
+    and predictions :math:`\hat f_{\mathcal{D}}(x)` of models trained on random data sets :math:`\mathcal{D}`,
 
-    .. math:: \\mathbb{E}_{D,\\varepsilon}\\big[(y - \\hat f_D(x))^2\\big] = \\underbrace{(f(x) - \\bar f(x))^2}_{\\text{bias}^2}
-        + \\underbrace{\\mathbb{E}_D\\big[(\\hat f_D(x) - \\bar f(x))^2\\big]}_{\\text{variance}} + \\sigma^2,
-        \\qquad \\bar f = \\mathbb{E}_D\\hat f_D .
+    .. math:: \mathbb{E}_{\mathcal{D},\varepsilon}\big[(y - \hat f_{\mathcal{D}}(x))^2\big]
+        = \underbrace{(f(x) - \bar f(x))^2}_{\text{bias}^2}
+        + \underbrace{\mathbb{E}_{\mathcal{D}}\big[(\hat f_{\mathcal{D}}(x) - \bar f(x))^2\big]}_{\text{variance}} + v,
+        \qquad \bar f = \mathbb{E}_{\mathcal{D}}\hat f_{\mathcal{D}} .
+
+    Both expectations over :math:`\mathcal{D}` are replaced by averages over the ``trials`` fits (the
+    variance with ``np.var``'s :math:`1/\text{trials}`).
     """
     Phi_test = polynomial_features(x_test, degree)
     preds = np.empty((trials, len(x_test)))

@@ -96,7 +96,8 @@ def test_only_n_unit_lines_are_visible():
         widget.update(n_units=n)
         assert widget.unit_lines is lines and len(lines) == W.MAX_UNITS
         assert sum(line.get_visible() for line in lines) == n
-        assert f"N = <b>{n}</b>" in widget.readout
+        assert f"n<sub>h</sub> = <b>{n}</b>" in widget.readout
+        assert f"on {W.ERROR_POINTS} points" in widget.readout
         assert f"{widget.data['errors'].max:.4f}" in widget.readout
 
 

@@ -221,10 +221,10 @@ def _check_softmax_ce_grad(t: Tester):
 
 
 # -- 9. binary cross-entropy with logits --------------------------------------------------------------
-_BCE_HINT = ("sigma(z) rounds to exactly 0 or 1 once |z| > 37, and log(0) = -inf (or e^z overflows in "
-             "log(1 + e^z)). Write the loss with the logits themselves: -log sigma(z) = softplus(-z), "
-             "-log(1 - sigma(z)) = softplus(z), and softplus(z) = max(z, 0) + log1p(exp(-|z|)), so the loss is "
-             "mean(max(z, 0) - y z + log1p(exp(-|z|))).")
+_BCE_HINT = ("sigma(z) rounds to exactly 1 once z > 36.7 (and to exactly 0 only below -745), and log(0) = "
+             "-inf (or e^z overflows in log(1 + e^z)). Write the loss with the logits themselves: -log sigma(z) = "
+             "softplus(-z), -log(1 - sigma(z)) = softplus(z), and softplus(z) = max(z, 0) + log1p(exp(-|z|)), so "
+             "the loss is mean(max(z, 0) - y z + log1p(exp(-|z|))).")
 
 
 @question("04.bce_with_logits", title="Binary cross-entropy from logits, stable")

@@ -1,7 +1,7 @@
-"""Learning-rate schedules: closed forms, and schedulers with ``torch.optim.lr_scheduler``'s surface.
+r"""Learning-rate schedules: closed forms, and schedulers with ``torch.optim.lr_scheduler``'s surface.
 
 Each schedule is first a pure function of the step count ``t`` (0 before the first
-``scheduler.step()``) and the base learning rate :math:`\\eta_0`; the scheduler classes
+``scheduler.step()``) and the base learning rate :math:`\eta_0`; the scheduler classes
 (``StepLR``, ``ExponentialLR``, ``CosineAnnealingLR``, ``LinearLR`` for a linear warm-up,
 ``LambdaLR``, ``SequentialLR`` to chain a warm-up and a decay) write that value into every
 parameter group's ``"lr"`` on each ``step()``, exactly as PyTorch's do::
@@ -20,7 +20,7 @@ from typing import Callable
 
 
 def step_lr(t: int, base_lr: float, step_size: int, gamma: float = 0.1) -> float:
-    """Step decay: multiply by ``gamma`` every ``step_size`` steps.
+    r"""Step decay: multiply by ``gamma`` every ``step_size`` steps.
 
     Parameters
     ----------
@@ -35,13 +35,13 @@ def step_lr(t: int, base_lr: float, step_size: int, gamma: float = 0.1) -> float
 
     Notes
     -----
-    .. math:: \\eta_t = \\eta_0\\,\\gamma^{\\lfloor t/\\text{step\\_size}\\rfloor}
+    .. math:: \eta_t = \eta_0\,\gamma^{\lfloor t/\text{step\_size}\rfloor}
     """
     return base_lr * gamma ** (t // step_size)
 
 
 def exponential_lr(t: int, base_lr: float, gamma: float) -> float:
-    """Exponential decay :math:`\\eta_t = \\eta_0\\gamma^t`.
+    r"""Exponential decay :math:`\eta_t = \eta_0\gamma^t`.
 
     Parameters
     ----------
@@ -56,7 +56,7 @@ def exponential_lr(t: int, base_lr: float, gamma: float) -> float:
 
 
 def cosine_annealing_lr(t: int, base_lr: float, T_max: int, eta_min: float = 0.0) -> float:
-    """Cosine annealing from :math:`\\eta_0` down to ``eta_min`` over ``T_max`` steps (Loshchilov and Hutter 2017).
+    r"""Cosine annealing from :math:`\eta_0` down to ``eta_min`` over ``T_max`` steps (Loshchilov and Hutter 2017).
 
     Parameters
     ----------
@@ -72,14 +72,14 @@ def cosine_annealing_lr(t: int, base_lr: float, T_max: int, eta_min: float = 0.0
 
     Notes
     -----
-    .. math:: \\eta_t = \\eta_{\\min} + \\tfrac12(\\eta_0 - \\eta_{\\min})\\left(1 + \\cos\\frac{\\pi t}{T_{\\max}}\\right)
+    .. math:: \eta_t = \eta_{\min} + \tfrac12(\eta_0 - \eta_{\min})\left(1 + \cos\frac{\pi t}{T_{\max}}\right)
     """
     return eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * t / T_max)) / 2
 
 
 def linear_lr(t: int, base_lr: float, start_factor: float = 1 / 3, end_factor: float = 1.0,
               total_iters: int = 5) -> float:
-    """Linear change of the rate's factor over ``total_iters`` steps, then constant: a linear **warm-up**.
+    r"""Linear change of the rate's factor over ``total_iters`` steps, then constant: a linear **warm-up**.
 
     Parameters
     ----------
@@ -95,9 +95,9 @@ def linear_lr(t: int, base_lr: float, start_factor: float = 1 / 3, end_factor: f
 
     Notes
     -----
-    .. math:: \\eta_t = \\eta_0\\left(f_0 + (f_1 - f_0)\\,\\frac{\\min(t, T)}{T}\\right)
+    .. math:: \eta_t = \eta_0\left(f_0 + (f_1 - f_0)\,\frac{\min(t, T)}{T}\right)
 
-    Warm-up (Goyal et al. 2017) starts small, :math:`f_0 \\ll 1`, and ramps to :math:`f_1 = 1`:
+    Warm-up (Goyal et al. 2017) starts small, :math:`f_0 \ll 1`, and ramps to :math:`f_1 = 1`:
     while Adam's second-moment estimate rests on few gradients, or while the weights are far
     from anywhere sensible, full-size steps can throw the model off.
     """
@@ -227,7 +227,7 @@ class LinearLR(LRScheduler):
 
 
 class LambdaLR(LRScheduler):
-    """``LambdaLR(optimizer, lr_lambda)``: :math:`\\eta_t = \\eta_0\\,\\lambda(t)` for a function of your own."""
+    r"""``LambdaLR(optimizer, lr_lambda)``: :math:`\eta_t = \eta_0\,\lambda(t)` for a function of your own."""
 
     def __init__(self, optimizer, lr_lambda: Callable[[int], float], last_epoch: int = -1):
         self.lr_lambda = lr_lambda

@@ -175,7 +175,7 @@ def _torch_only(kwargs: dict) -> None:
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent with momentum, Nesterov momentum and weight decay (``torch.optim.SGD``).
+    r"""Stochastic gradient descent with momentum, Nesterov momentum and weight decay (``torch.optim.SGD``).
 
     Parameters
     ----------
@@ -189,8 +189,8 @@ class SGD(Optimizer):
     Notes
     -----
     The rule is :func:`course_lib.optim.functional.sgd_update`:
-    :math:`\\mathbf{b}_t = \\mu\\mathbf{b}_{t-1} + (1-\\tau)\\mathbf{g}_t`,
-    :math:`\\boldsymbol\\theta_t = \\boldsymbol\\theta_{t-1} - \\eta\\mathbf{b}_t`.
+    :math:`\mathbf{u}_t = \beta\mathbf{u}_{t-1} + (1-d)\mathbf{g}_t` (momentum :math:`\beta`, dampening :math:`d`),
+    :math:`\boldsymbol\theta_t = \boldsymbol\theta_{t-1} - \eta\mathbf{u}_t`.
     """
 
     update = staticmethod(F.sgd_update)
@@ -206,7 +206,7 @@ class SGD(Optimizer):
 
 
 class Adagrad(Optimizer):
-    """AdaGrad (``torch.optim.Adagrad``): per-coordinate steps :math:`\\eta/(\\sqrt{\\sum_s g_s^2}+\\epsilon)`.
+    r"""AdaGrad (``torch.optim.Adagrad``): per-coordinate steps :math:`\eta/(\sqrt{\sum_s g_s^2}+\epsilon)`.
 
     Parameters
     ----------
@@ -299,7 +299,7 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """AdamW (``torch.optim.AdamW``): Adam with decoupled weight decay, default ``weight_decay=1e-2``.
+    r"""AdamW (``torch.optim.AdamW``): Adam with decoupled weight decay, default ``weight_decay=1e-2``.
 
     Parameters
     ----------
@@ -307,7 +307,7 @@ class AdamW(Adam):
 
     Notes
     -----
-    :math:`\\boldsymbol\\theta_t = (1-\\eta\\lambda)\\boldsymbol\\theta_{t-1} - \\eta\\hat{\\mathbf{m}}_t/(\\sqrt{\\hat{\\mathbf{v}}_t}+\\epsilon)`,
+    :math:`\boldsymbol\theta_t = (1-\eta\lambda)\boldsymbol\theta_{t-1} - \eta\hat{\mathbf{m}}_t/(\sqrt{\hat{\mathbf{v}}_t}+\epsilon)`,
     :func:`course_lib.optim.functional.adamw_update`.
     """
 

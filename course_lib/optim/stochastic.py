@@ -1,9 +1,9 @@
-"""Stochastic gradients: mini-batches of a least-squares problem and the noise they carry.
+r"""Stochastic gradients: mini-batches of a least-squares problem and the noise they carry.
 
-The loss is an average over examples, :math:`L(\\boldsymbol\\theta) = \\tfrac1N\\sum_i\\ell_i(\\boldsymbol\\theta)`.
-A mini-batch :math:`B` of :math:`b` examples drawn without replacement gives the unbiased
-estimate :math:`\\mathbf{g}_B = \\tfrac1b\\sum_{i\\in B}\\nabla\\ell_i` of :math:`\\nabla L`, whose
-noise shrinks like :math:`1/b` (:func:`minibatch_noise`).
+The loss is an average of per-example losses, :math:`L(\boldsymbol\theta) = \tfrac1N\sum_i L_i(\boldsymbol\theta)`.
+A mini-batch :math:`\mathcal{B}` of :math:`B` examples drawn without replacement gives the unbiased
+estimate :math:`\mathbf{g}_{\mathcal{B}} = \tfrac1B\sum_{i\in\mathcal{B}}\nabla L_i` of :math:`\nabla L`, whose
+noise shrinks like :math:`1/B` (:func:`minibatch_noise`).
 """
 from __future__ import annotations
 
@@ -11,16 +11,16 @@ import numpy as np
 
 
 def least_squares(n: int = 512, d: int = 10, noise: float = 0.5, kappa: float = 20.0, seed: int = 0):
-    """A random linear-regression problem with features of different scales.
+    r"""A random linear-regression problem with features of different scales.
 
     Parameters
     ----------
     n, d : int
-        Examples and features.
+        Examples :math:`N` and features :math:`d`.
     noise : float
         Standard deviation of the label noise.
     kappa : float
-        Condition number of the population Hessian :math:`\\mathbb{E}[\\mathbf{x}\\mathbf{x}^\\top]`.
+        Condition number of the population Hessian :math:`\mathbb{E}[\mathbf{x}\mathbf{x}^\top]`.
     seed : int
 
     Returns
@@ -37,30 +37,34 @@ def least_squares(n: int = 512, d: int = 10, noise: float = 0.5, kappa: float = 
 
 
 def mse_loss(theta, X, y) -> float:
-    """:math:`L = \\tfrac{1}{2N}\\lVert\\mathbf{X}\\boldsymbol\\theta - \\mathbf{y}\\rVert_2^2`."""
+    r""":math:`L = \tfrac{1}{2N}\lVert\mathbf{X}\boldsymbol\theta - \mathbf{y}\rVert_2^2`."""
     r = X @ theta - y
     return float(0.5 * np.mean(r * r))
 
 
 def mse_grad(theta, X, y) -> np.ndarray:
-    """:math:`\\nabla L = \\tfrac1N\\mathbf{X}^\\top(\\mathbf{X}\\boldsymbol\\theta - \\mathbf{y})`, shape (d,), for the rows given (a batch)."""
+    r""":math:`\nabla L = \tfrac1N\mathbf{X}^\top(\mathbf{X}\boldsymbol\theta - \mathbf{y})`, shape (d,), for the rows given (a batch)."""
     return X.T @ (X @ theta - y) / len(y)
 
 
 def per_example_grads(theta, X, y) -> np.ndarray:
-    """:math:`\\nabla\\ell_i = (\\mathbf{x}_i^\\top\\boldsymbol\\theta - y_i)\\,\\mathbf{x}_i`, shape (N, d), one row per example."""
+    r""":math:`\nabla L_i = (\mathbf{x}_i^\top\boldsymbol\theta - y_i)\,\mathbf{x}_i`, shape (N, d), one row per example.
+
+    The per-example loss is :math:`L_i = \tfrac12(\mathbf{x}_i^\top\boldsymbol\theta - y_i)^2`, so that their mean is
+    :func:`mse_loss` and the mean of these rows is :func:`mse_grad`.
+    """
     return (X @ theta - y)[:, None] * X
 
 
 def minibatch_noise(per_example: np.ndarray, batch_size: int) -> float:
-    """Expected squared error :math:`\\mathbb{E}\\lVert\\mathbf{g}_B - \\nabla L\\rVert_2^2` of a mini-batch gradient.
+    r"""Expected squared error :math:`\mathbb{E}\lVert\mathbf{g}_{\mathcal{B}} - \nabla L\rVert_2^2` of a mini-batch gradient.
 
     Parameters
     ----------
     per_example : ndarray, shape (N, d)
-        The per-example gradients :math:`\\nabla\\ell_i`.
+        The per-example gradients :math:`\nabla L_i`.
     batch_size : int
-        :math:`b`, drawn without replacement.
+        :math:`B`, drawn without replacement.
 
     Returns
     -------
@@ -68,15 +72,15 @@ def minibatch_noise(per_example: np.ndarray, batch_size: int) -> float:
 
     Notes
     -----
-    .. math:: \\mathbb{E}\\lVert\\mathbf{g}_B - \\nabla L\\rVert_2^2 = \\frac{\\sigma^2}{b}\\cdot\\frac{N - b}{N - 1},
-        \\qquad \\sigma^2 = \\frac1N\\sum_i\\lVert\\nabla\\ell_i - \\nabla L\\rVert_2^2 .
+    .. math:: \mathbb{E}\lVert\mathbf{g}_{\mathcal{B}} - \nabla L\rVert_2^2 = \frac{v}{B}\cdot\frac{N - B}{N - 1},
+        \qquad v = \frac1N\sum_i\lVert\nabla L_i - \nabla L\rVert_2^2 .
 
-    The noise falls like :math:`1/b` (the standard error of a mean), and vanishes for the full
-    batch, :math:`b = N` (the finite-population correction).
+    The noise falls like :math:`1/B` (the variance of a mean), and vanishes for the full
+    batch, :math:`B = N` (the finite-population correction).
     """
     N = per_example.shape[0]
-    sigma2 = float(np.mean(np.sum((per_example - per_example.mean(axis=0)) ** 2, axis=1)))
-    return sigma2 / batch_size * (N - batch_size) / (N - 1)
+    v = float(np.mean(np.sum((per_example - per_example.mean(axis=0)) ** 2, axis=1)))
+    return v / batch_size * (N - batch_size) / (N - 1)
 
 
 def sampled_minibatch_noise(per_example: np.ndarray, batch_size: int, samples: int, rng) -> float:

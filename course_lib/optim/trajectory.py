@@ -17,17 +17,17 @@ UpdateRule = Callable[..., tuple[np.ndarray, dict]]
 
 @dataclass
 class Trajectory:
-    """The path of one optimizer.
+    r"""The path of one optimizer.
 
     Attributes
     ----------
     points : ndarray, shape (k + 1, d)
-        :math:`\\boldsymbol\\theta_0, \\dots, \\boldsymbol\\theta_k`, the start included; k is the
+        :math:`\boldsymbol\theta_0, \dots, \boldsymbol\theta_k`, the start included; k is the
         number of steps taken (fewer than asked when it diverged).
     states : list of dict, length k
         The optimizer's state after each step (momentum buffer, averages...).
     next_step : ndarray, shape (d,)
-        :math:`\\boldsymbol\\theta_{k+1} - \\boldsymbol\\theta_k`, the step it would take next:
+        :math:`\boldsymbol\theta_{k+1} - \boldsymbol\theta_k`, the step it would take next:
         for momentum methods, the velocity.
     stopped_at : int or None
         The step at which the parameters left the box (see :func:`race`) or stopped being

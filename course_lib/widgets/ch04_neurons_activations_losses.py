@@ -1,7 +1,8 @@
-"""Chapter 04 widgets: an activation explorer, and universal approximation with N hidden units."""
+"""Chapter 04 widgets: an activation explorer, and universal approximation with n_h hidden units."""
 from __future__ import annotations
 
 import functools
+import inspect
 
 import numpy as np
 
@@ -41,11 +42,11 @@ def _activation_ranges(name: str) -> tuple[tuple[float, float], tuple[float, flo
 
 
 def activation_explorer_data(activation: str, mean: float, spread: float) -> dict:
-    """Everything the activation explorer shows (a pure function of the three controls).
+    r"""Everything the activation explorer shows (a pure function of the three controls).
 
     Returns a dict with ``x``/``f``/``df`` (401,) the curves; ``saturated`` the list of
-    intervals where :math:`|f'| < \\tau`; ``inputs``/``outputs``/``grads`` (4000,) the samples
-    :math:`z = \\mu + s\\,Z`, :math:`f(z)` and :math:`f'(z)`; histograms ``in_hist``,
+    intervals where :math:`|f'| < \tau`; ``inputs``/``outputs``/``grads`` (4000,) the samples
+    :math:`z = \mu + s\,Z`, :math:`f(z)` and :math:`f'(z)`; histograms ``in_hist``,
     ``out_hist``, ``grad_hist`` (fractions, with their ``*_edges``); ``in_saturated`` (48,)
     bool, whether each input bin's centre is saturated; ``saturated_fraction`` and
     ``mean_abs_grad`` (the readout); ``f_range``/``df_range`` the axis ranges.
@@ -178,35 +179,37 @@ class ActivationExplorer(BlittedWidget):
 MAX_UNITS = 64
 X_FIT = np.linspace(*ap.DOMAIN, 301)
 CURVE_UNITS = np.unique(np.geomspace(1, MAX_UNITS, 24).round().astype(int))
+ERROR_POINTS = inspect.signature(ap.approximation_error).parameters["num"].default  # the readout's grid
 
 
 @functools.lru_cache(maxsize=32)
 def error_curve(target: str, method: str) -> np.ndarray:
-    """Max and RMS error against N (``CURVE_UNITS``) for one target and method; shape (len, 2). Cached."""
-    f, build = ap.TARGETS[target], ap.METHODS[method]
-    return np.array([ap.approximation_error(build(f, *ap.DOMAIN, int(n)), f, *ap.DOMAIN, num=601)
+    """Max and RMS error against n_h (``CURVE_UNITS``) for one target and method; shape (len, 2). Cached."""
+    g, build = ap.TARGETS[target], ap.METHODS[method]
+    return np.array([ap.approximation_error(build(g, *ap.DOMAIN, int(n)), g, *ap.DOMAIN, num=601)
                      for n in CURVE_UNITS])
 
 
 def universal_approximation_data(target: str, n_units: int, method: str) -> dict:
-    """Everything the universal-approximation widget shows (pure; the error curve is cached).
+    r"""Everything the universal-approximation widget shows (pure; the error curve is cached).
 
-    Returns a dict with ``x`` (301,), ``y`` the target, ``fit`` the network's output,
-    ``contributions`` (301, N) each hidden unit's scaled output :math:`w_{2,k} h_k(x)`,
-    ``centres`` (N,) where each unit switches (the knots), ``errors`` (max, rms) on a fine
-    grid, ``curve_units``/``curve`` the errors for every N, and ``n_units``.
+    Returns a dict with ``x`` (301,), ``y`` the target :math:`g`, ``fit`` the network's output
+    :math:`\hat g`, ``contributions`` (301, n_h) each hidden unit's scaled output
+    :math:`w_{2,k}\,f(w_{1,k}x + b_{1,k})`, ``centres`` (n_h,) where each unit switches (the
+    knots), ``errors`` (max, rms) on :data:`ERROR_POINTS` points, ``curve_units``/``curve`` the
+    errors for every n_h, and ``n_units``.
     """
-    f, n = ap.TARGETS[target], int(n_units)
-    net = ap.METHODS[method](f, *ap.DOMAIN, n)
+    g, n = ap.TARGETS[target], int(n_units)
+    net = ap.METHODS[method](g, *ap.DOMAIN, n)
     centres = -net.b1 / net.W1[:, 0]
-    return {"x": X_FIT, "y": f(X_FIT), "fit": net(X_FIT), "contributions": net.contributions(X_FIT),
-            "centres": centres, "centre_values": net(centres), "errors": ap.approximation_error(net, f, *ap.DOMAIN),
+    return {"x": X_FIT, "y": g(X_FIT), "fit": net(X_FIT), "contributions": net.contributions(X_FIT),
+            "centres": centres, "centre_values": net(centres), "errors": ap.approximation_error(net, g, *ap.DOMAIN),
             "curve_units": CURVE_UNITS, "curve": error_curve(target, method), "n_units": n}
 
 
 @register_widget
 class UniversalApproximation(BlittedWidget):
-    """Fit a 1-D function with N hidden units: the fit, each unit's share, and the error against N.
+    """Fit a 1-D target g with n_h hidden units: the fit, each unit's share, and the error against n_h.
 
     Every axis has fixed limits (all targets live in [-1.1, 1.1]), so no control re-renders
     the static background: each change only moves lines.
@@ -228,25 +231,25 @@ class UniversalApproximation(BlittedWidget):
         self.ax_fit = fig.add_subplot(grid[0, 0])
         self.ax_units = fig.add_subplot(grid[1, 0], sharex=self.ax_fit)
         self.ax_err = fig.add_subplot(grid[:, 1])
-        (self.target_line,) = self.ax_fit.plot([], [], color=PALETTE["black"], lw=3, alpha=0.35, label="target f")
+        (self.target_line,) = self.ax_fit.plot([], [], color=PALETTE["black"], lw=3, alpha=0.35, label="target g")
         (self.fit_line,) = self.ax_fit.plot([], [], color=PALETTE["blue"], lw=1.8, label="network")
         (self.knot_marks,) = self.ax_fit.plot([], [], "o", color=PALETTE["vermillion"], ms=3.5, label="unit centres")
         self.ax_fit.set(xlim=ap.DOMAIN, ylim=self.Y_LIM, ylabel="y")
         self.ax_fit.tick_params(labelbottom=False)
-        self.ax_fit.set_title("network (blue) against the target f (grey); dots: where each unit switches",
+        self.ax_fit.set_title("network (blue) against the target g (grey); dots: where each unit switches",
                               fontsize=9)
         colours = [PALETTE[c] for c in ("blue", "orange", "green", "vermillion", "sky", "purple")]
         self.unit_lines = [self.ax_units.plot([], [], color=colours[k % len(colours)], lw=1, alpha=0.8)[0]
                            for k in range(MAX_UNITS)]
         self.ax_units.axhline(0, color=PALETTE["grey"], lw=0.6)
-        self.ax_units.set(xlabel="x", ylabel="$w_{2,k}\\,h_k(x)$", ylim=self.Y_LIM,
+        self.ax_units.set(xlabel="x", ylabel="$w_{2,k}\\,f(w_{1,k}x+b_{1,k})$", ylim=self.Y_LIM,
                           title="each hidden unit, scaled by its output weight")
         self.ax_units.title.set_fontsize(9)
         (self.max_line,) = self.ax_err.loglog([], [], color=PALETTE["vermillion"], lw=1.5, label="max error")
         (self.rms_line,) = self.ax_err.loglog([], [], color=PALETTE["blue"], lw=1.5, label="RMS error")
-        (self.now_marks,) = self.ax_err.loglog([], [], "o", color=PALETTE["black"], ms=5, label="this N")
-        self.ax_err.set(xlim=(0.8, MAX_UNITS * 1.25), ylim=self.ERR_LIM, xlabel="hidden units N",
-                        title="error vs N (click to pick N)")
+        (self.now_marks,) = self.ax_err.loglog([], [], "o", color=PALETTE["black"], ms=5, label="this $n_h$")
+        self.ax_err.set(xlim=(0.8, MAX_UNITS * 1.25), ylim=self.ERR_LIM, xlabel="hidden units $n_h$",
+                        title="error vs $n_h$ (click to pick $n_h$)")
         self.ax_err.title.set_fontsize(9)
         self.ax_err.legend(loc="lower left", fontsize=LEGEND_FONTSIZE, framealpha=0.9)
         self.moving(self.target_line, self.fit_line, self.knot_marks, *self.unit_lines, self.max_line,
@@ -269,8 +272,9 @@ class UniversalApproximation(BlittedWidget):
         err = data["errors"]
         self.now_marks.set_data([n, n], np.maximum([err.max, err.rms], floor))
         exact = " (exact: the target is piecewise linear with these knots)" if err.max < 1e-12 else ""
-        self.readout = (f"N = <b>{n}</b> hidden units &nbsp;·&nbsp; max error <b>{err.max:.4f}</b>, "
-                        f"RMS error <b>{err.rms:.4f}</b> on 2001 points of [-1, 1]{exact}")
+        lo, hi = ap.DOMAIN
+        self.readout = (f"n<sub>h</sub> = <b>{n}</b> hidden units &nbsp;·&nbsp; max error <b>{err.max:.4f}</b>, "
+                        f"RMS error <b>{err.rms:.4f}</b> on {ERROR_POINTS} points of [{lo:g}, {hi:g}]{exact}")
 
     def on_pointer(self, ax, x: float, y: float) -> dict | None:
         """A click on the error plot picks that number of units."""
@@ -283,6 +287,6 @@ class UniversalApproximation(BlittedWidget):
 
         return {
             "target": w.Dropdown(options=list(ap.TARGETS), value=self.params["target"], description="target"),
-            "n_units": w.IntSlider(value=self.params["n_units"], min=1, max=MAX_UNITS, description="units N"),
+            "n_units": w.IntSlider(value=self.params["n_units"], min=1, max=MAX_UNITS, description="units nₕ"),
             "method": w.Dropdown(options=list(ap.METHODS), value=self.params["method"], description="hidden units"),
         }

@@ -32,7 +32,7 @@ N_STEPS = 1 + len(GRAPH_OPS) + 1 + len(GRAPH_OPS)  # inputs, forward ops, seed d
 
 
 def neuron_graph(w: float, x: float, b: float, y: float) -> tuple[dict, dict]:
-    """Values and gradients :math:`\\partial L/\\partial\\,\\text{node}` of every node, from one engine backward pass."""
+    r"""Values and gradients :math:`\partial L/\partial\,\text{node}` of every node, from one engine backward pass."""
     leaves = {name: Tensor(np.float64(v), requires_grad=True) for name, v in zip(LEAVES, (x, w, b, y))}
     u = leaves["w"] * leaves["x"]
     z = u + leaves["b"]
@@ -181,12 +181,12 @@ WIDTH, BATCH, CLASSES, MAX_DEPTH = 64, 64, 10, 30
 
 @functools.lru_cache(maxsize=256)  # a learner goes back and forth between settings
 def layer_statistics(depth: int, activation: str, init: str, scale: float, seed: int = 0) -> dict:
-    """Forward spread, backpropagated error and weight-gradient norm of every layer of a fresh MLP.
+    r"""Forward spread, backpropagated error and weight-gradient norm of every layer of a fresh MLP.
 
     Parameters
     ----------
     depth : int
-        Number of dense layers (``depth - 1`` hidden layers of width 64, then 10 outputs).
+        Number :math:`D` of dense layers (``depth - 1`` hidden layers of width 64, then 10 outputs).
     activation : {"sigmoid", "tanh", "relu"}
     init : {"pytorch", "xavier", "he"}
     scale : float
@@ -194,12 +194,14 @@ def layer_statistics(depth: int, activation: str, init: str, scale: float, seed:
 
     Returns
     -------
-    dict of arrays of shape (depth,), layer :math:`l = 1` next to the input:
+    dict of arrays of shape (depth,), layer :math:`\ell = 1, \dots, D`, with :math:`\ell = 1` next to the input:
 
-    - ``std``: standard deviation of each layer's output :math:`\\mathbf h_l` (the logits for the last);
-    - ``delta_norm``: :math:`\\lVert\\partial L/\\partial\\mathbf z_l\\rVert_F`, the error backpropagated to the
-      pre-activation :math:`\\mathbf z_l = \\mathbf h_{l-1}\\mathbf W_l^\\top + \\mathbf b_l`;
-    - ``grad_norm``: :math:`\\lVert\\partial L/\\partial\\mathbf W_l\\rVert_F = \\lVert(\\partial L/\\partial\\mathbf z_l)^\\top\\mathbf h_{l-1}\\rVert_F`;
+    - ``std``: standard deviation of each layer's output :math:`\mathbf{A}_\ell` (the logits for the last);
+    - ``delta_norm``: :math:`\lVert\partial L/\partial\mathbf{Z}_\ell\rVert_F`, the error backpropagated to the
+      pre-activation :math:`\mathbf{Z}_\ell = \mathbf{A}_{\ell-1}\mathbf{W}_\ell^\top + \mathbf{b}_\ell` (one example
+      per row, :math:`\mathbf{A}_0 = \mathbf{X}`);
+    - ``grad_norm``: :math:`\lVert\partial L/\partial\mathbf{W}_\ell\rVert_F
+      = \lVert(\partial L/\partial\mathbf{Z}_\ell)^\top\mathbf{A}_{\ell-1}\rVert_F`;
 
     and ``loss``, the cross-entropy of random labels for random inputs (batch 64), which the
     engine backpropagates.
@@ -253,7 +255,8 @@ class GradientNormsByDepth(BlittedWidget):
         titles = ["forward: spread of each layer's output\n", "backward: gradient norms per layer\n"]
         labels = ["std of the layer's output", "norm (Frobenius)"]
         for ax, title, label in zip(self.axes, titles, labels):
-            ax.set(yscale="log", ylim=self.YLIM, xlim=(0.5, MAX_DEPTH + 0.5), xlabel="layer l (1 = next to the input)",
+            ax.set(yscale="log", ylim=self.YLIM, xlim=(0.5, MAX_DEPTH + 0.5),
+                   xlabel=r"layer $\ell$ (1 = next to the input)",
                    ylabel=label)
             ax.set_title(title, fontsize=10)
             ax.grid(alpha=0.3, which="major")
@@ -262,9 +265,9 @@ class GradientNormsByDepth(BlittedWidget):
                  (self.axes[1], PALETTE["orange"], "--")]
         self.lines = [ax.plot([], [], "o" + ls, color=c, ms=3.5, lw=1.8)[0] for ax, c, ls in style]
         self.axes[1].legend(handles=[Line2D([], [], color=PALETTE["vermillion"], marker="o", ms=3.5,
-                                            label=r"$\|\partial L/\partial \mathbf{W}_l\|$"),
+                                            label=r"$\|\partial L/\partial \mathbf{W}_\ell\|$"),
                                      Line2D([], [], color=PALETTE["orange"], ls="--", marker="o", ms=3.5,
-                                            label=r"$\|\partial L/\partial \mathbf{z}_l\|$ (error signal)")],
+                                            label=r"$\|\partial L/\partial \mathbf{z}_\ell\|$ (error signal)")],
                             loc="lower right", fontsize=LEGEND_FONTSIZE, framealpha=0.9)
         self.note = self.axes[1].title  # the ratio and the verdict, in the title where no curve can hide it
         self.moving(*self.lines, self.note)

@@ -144,7 +144,7 @@ _PATHS = PathCache(capacity=96)
 def optimizer_race(surface: str = "rosenbrock", lr: float = 1e-3, lr_adaptive: float = 0.1, momentum: float = 0.9,
                    beta1: float = 0.9, beta2: float = 0.99, steps: int = 250, x0: float = -1.5,
                    y0: float = 2.0) -> dict:
-    """Six optimizers from one start point on a 2-D surface: what :class:`OptimizerRace` shows.
+    r"""Six optimizers from one start point on a 2-D surface: what :class:`OptimizerRace` shows.
 
     Parameters
     ----------
@@ -156,9 +156,9 @@ def optimizer_race(surface: str = "rosenbrock", lr: float = 1e-3, lr_adaptive: f
         Learning rate of AdaGrad, RMSProp and Adam. Their steps are about ``lr_adaptive`` per
         coordinate whatever the size of the gradient, so they need a rate of their own.
     momentum : float
-        :math:`\\beta` of momentum and Nesterov.
+        :math:`\beta` of momentum and Nesterov.
     beta1, beta2 : float
-        Adam's :math:`\\beta_1, \\beta_2`; ``beta2`` is also RMSProp's ``alpha``.
+        Adam's :math:`\beta_1, \beta_2`; ``beta2`` is also RMSProp's ``alpha``.
     steps : int
     x0, y0 : float
         The start point.
@@ -354,13 +354,13 @@ class OptimizerRace(BlittedWidget):
 MAP_N = 48  # grid points per axis
 MAP_STEPS = 160  # steps per run for the measured map
 CURVE_STEPS = 300  # steps of the error curves
-LR_RANGE = (0.02, 4.0)  # in units of 1/L
+LR_RANGE = (0.02, 4.0)  # eta * lambda_max, the step in units of 1/lambda_max
 BETA_RANGE = (0.0, 0.98)
 RATE_TICKS = (0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
 
 
 def _digits(rate):
-    """:math:`-\\log_{10}(1 - \\rho)`, the colour coordinate of a rate (digits gained per step).
+    r""":math:`-\log_{10}(1 - \rho)`, the colour coordinate of a rate (digits gained per step).
 
     Rates beyond the last tick but below 1 get the darkest colour; rates >= 1 (divergence) map
     above the scale, to the "over" colour.
@@ -384,14 +384,16 @@ def _rate_maps(kappa: float) -> dict:
 
 
 def momentum_rates(kappa: float = 100.0, lr: float = 1.0, momentum: float = 0.5) -> dict:
-    """The convergence rate of SGD with momentum on :math:`\\tfrac12(\\mu x^2 + Ly^2)`, :math:`L = 1`, :math:`\\mu = 1/\\kappa`.
+    r"""The convergence rate of SGD with momentum on :math:`\tfrac12(\lambda_{\min} x^2 + \lambda_{\max} y^2)`.
+
+    With :math:`\lambda_{\max} = 1` and :math:`\lambda_{\min} = 1/\kappa`, so a step size is :math:`\eta\lambda_{\max}`.
 
     Parameters
     ----------
     kappa : float >= 1
-        Condition number.
+        Condition number :math:`\kappa = \lambda_{\max}/\lambda_{\min}`.
     lr, momentum : float
-        The chosen point :math:`(\\eta L, \\beta)`.
+        The chosen point :math:`(\eta\lambda_{\max}, \beta)`.
 
     Returns
     -------
@@ -457,7 +459,7 @@ class MomentumRateMap(BlittedWidget):
                                          clip_on=False)[0])
             self.points.append(ax.plot([], [], "o", mfc="none", mec=PALETTE["vermillion"], mew=2.5, ms=10,
                                        label="your point (drag)")[0])
-            ax.set(xlabel="step size η·L", title=title)
+            ax.set(xlabel=r"step size $\eta\lambda_{\max}$", title=title)
         self.ax_measured.set_ylabel("momentum β")
         self.ax_theory.tick_params(labelleft=False)
         # Legends under their panels: inside, they covered the maps and the curves.
@@ -499,12 +501,14 @@ class MomentumRateMap(BlittedWidget):
         self.curve_gd.set_data(t, data["gd_errors"])
         kappa = data["kappa"]
         self.readout = (
-            f"κ = {kappa:.4g} (eigenvalues μ = 1/κ and L = 1). <b>Your point</b> η·L = {data['lr']:.3f}, "
+            f"κ = {kappa:.4g} (eigenvalues λ<sub>min</sub> = 1/κ and λ<sub>max</sub> = 1). <b>Your point</b> "
+            f"ηλ<sub>max</sub> = {data['lr']:.3f}, "
             f"β = {data['momentum']:.2f}: measured rate <b>{data['rate_measured']:.4f}</b>, "
             f"theory <b>{data['rate_theory']:.4f}</b>; steps to shrink the error 10⁶-fold: "
             f"{_steps_text(data['rate_theory'])}.<br>"
-            f"Optimal momentum (Polyak): η·L = {best_lr:.3f}, β = {best_beta:.3f}, rate (√κ−1)/(√κ+1) = "
-            f"{best_rate:.4f}, {_steps_text(best_rate)} steps. Optimal GD: η·L = 2/(1+1/κ) = {gd_lr:.3f}, "
+            f"Optimal momentum (Polyak): ηλ<sub>max</sub> = {best_lr:.3f}, β = {best_beta:.3f}, rate "
+            f"(√κ−1)/(√κ+1) = {best_rate:.4f}, {_steps_text(best_rate)} steps. Optimal GD: ηλ<sub>max</sub> = "
+            f"2/(1+1/κ) = {gd_lr:.3f}, "
             f"rate (κ−1)/(κ+1) = {gd_rate:.4f}, {_steps_text(gd_rate)} steps.")
 
     def controls(self) -> dict:
@@ -514,7 +518,7 @@ class MomentumRateMap(BlittedWidget):
         return {
             "kappa": w.FloatLogSlider(value=p["kappa"], base=10, min=0, max=3, step=0.05, description="kappa",
                                       readout_format=".3g"),
-            "lr": w.FloatSlider(value=p["lr"], min=LR_RANGE[0], max=LR_RANGE[1], step=0.01, description="η·L"),
+            "lr": w.FloatSlider(value=p["lr"], min=LR_RANGE[0], max=LR_RANGE[1], step=0.01, description="η·λₘₐₓ"),
             "momentum": w.FloatSlider(value=p["momentum"], min=BETA_RANGE[0], max=BETA_RANGE[1], step=0.01,
                                       description="momentum β"),
         }
