@@ -526,3 +526,116 @@ def test_agreeing_members_have_no_epistemic_uncertainty():
     confident_but_disagreeing = np.array([[[1.0, 0.0]], [[0.0, 1.0]]])
     u = pr.predictive_uncertainty(confident_but_disagreeing)
     assert np.allclose(u.aleatoric, 0.0) and np.allclose(u.epistemic, math.log(2))
+
+
+# -- conditional probability, independence, Bayes with many observations -----------------------------
+@st.composite
+def joints(draw):
+    """Joint tables (m, n) with exact zeros among the cells."""
+    m, n = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    return draw(distributions(m * n)).reshape(m, n)
+
+
+@EXAMPLES
+@given(joints())
+def test_product_rule_and_bayes_on_a_joint_table(J):
+    pa, pb = pr.marginals(J)
+    assert np.isclose(pa.sum(), 1.0) and np.isclose(pb.sum(), 1.0)
+    b_given_a, a_given_b = pr.conditional(J, "a"), pr.conditional(J, "b")
+    rows, cols = pa > 0, pb > 0
+    assert np.allclose(b_given_a[rows].sum(axis=1), 1.0) and np.all(np.isnan(b_given_a[~rows]))
+    assert np.allclose(a_given_b[:, cols].sum(axis=0), 1.0) and np.all(np.isnan(a_given_b[:, ~cols]))
+    # p(A, B) = p(B | A) p(A) = p(A | B) p(B), and Bayes: p(A | B) = p(B | A) p(A) / p(B).
+    assert np.allclose(b_given_a[rows] * pa[rows, None], J[rows])
+    assert np.allclose(a_given_b[:, cols] * pb[None, cols], J[:, cols])
+    both = rows[:, None] & cols[None, :]
+    bayes = b_given_a * pa[:, None] / np.where(pb > 0, pb, 1.0)[None, :]
+    assert np.allclose(bayes[both], a_given_b[both])
+    # The law of total probability: p(B) = sum_i p(B | A = i) p(A = i).
+    assert np.allclose(np.nan_to_num(b_given_a).T @ pa, pb)
+
+
+@EXAMPLES
+@given(distributions(), distributions())
+def test_a_product_of_marginals_is_independent(pa, pb):
+    J = np.outer(pa, pb)
+    J = J / J.sum()
+    assert pr.independence_gap(J) < 1e-15 and pr.mutual_information(J) < 1e-12
+    assert np.allclose(pr.marginals(J).a, pa) and np.allclose(pr.marginals(J).b, pb)
+
+
+@EXAMPLES
+@given(joints())
+def test_mutual_information_is_kl_from_independence(J):
+    pa, pb = pr.marginals(J)
+    mi = pr.mutual_information(J)
+    product = np.outer(pa, pb).ravel()
+    if np.all(product[J.ravel() > 0] > 1e-250):  # where the product of the marginals does not underflow
+        assert np.isclose(mi, pr.kl_divergence(J.ravel(), product), atol=1e-12)
+    assert mi >= 0
+    assert mi <= min(pr.entropy(pa), pr.entropy(pb)) + 1e-9  # I(A; B) <= H[A], H[B]
+    if pr.independence_gap(J) > 1e-6:
+        assert mi > 0
+
+
+def test_dependent_but_uncorrelated():
+    # X uniform on {-1, 0, 1}, Y = X^2: covariance 0, yet Y is a function of X.
+    x, y = np.array([-1, 0, 1]), np.array([1, 0, 1])
+    J = pr.joint_table(x + 1, y, 3, 2)
+    assert np.isclose(np.mean(x * y) - x.mean() * y.mean(), 0.0)
+    assert pr.independence_gap(J) > 0.1 and np.isclose(pr.mutual_information(J), pr.entropy(pr.marginals(J).b))
+
+
+def test_joint_table_and_bad_input():
+    J = pr.joint_table([0, 0, 1, 2], [1, 1, 0, 1])
+    assert J.shape == (3, 2) and np.allclose(J, [[0, 0.5], [0.25, 0], [0, 0.25]])
+    with pytest.raises(ValueError, match="sums to 1"):
+        pr.marginals(np.ones((2, 2)))
+    with pytest.raises(ValueError, match="shape"):
+        pr.conditional(np.ones(4) / 4)
+    with pytest.raises(ValueError, match="given"):
+        pr.conditional(np.ones((2, 2)) / 4, given="c")
+    with pytest.raises(ValueError, match="non-negative"):
+        pr.independence_gap(np.array([[1.5, -0.5]]))
+
+
+@EXAMPLES
+@given(st.integers(2, 6), st.integers(1, 40), st.integers(0, 2**32 - 1))
+def test_bayes_many_observations_equals_one_at_a_time(k, m, seed):
+    rng = np.random.default_rng(seed)
+    prior = rng.dirichlet(np.ones(k))
+    likelihood = rng.uniform(0.01, 1.0, (m, k))
+    sequential = prior
+    for row in likelihood:
+        sequential = pr.bayes_posterior(sequential, row)
+    together = pr.bayes_posterior(prior, likelihood)
+    direct = prior * likelihood.prod(axis=0)
+    assert np.allclose(together, sequential) and np.allclose(together, direct / direct.sum())
+    assert np.allclose(pr.bayes_posterior(5 * prior, likelihood), together)  # the prior's scale cancels
+
+
+def test_bayes_survives_a_product_that_underflows():
+    # 2000 observations with likelihoods 0.1 and 0.2: each product is below 1e-1400, 0 in float64.
+    likelihood = np.tile([0.1, 0.2, 0.15], (2000, 1))
+    assert np.prod(likelihood[:, 1]) == 0.0
+    posterior = pr.bayes_posterior([0.98, 0.01, 0.01], likelihood)
+    assert np.all(np.isfinite(posterior)) and posterior[1] == 1.0 and posterior[2] > 0  # 0.75^2000 ~ 1e-250
+    log_odds = np.log(0.01 / 0.01) + 2000 * np.log(0.15 / 0.2)  # hypothesis 3 against 2
+    assert np.isclose(np.log(posterior[2] / posterior[1]), log_odds)
+
+
+def test_bayes_zero_prior_and_impossible_data():
+    assert np.array_equal(pr.bayes_posterior([0.0, 1.0], [0.9, 0.1]), [0.0, 1.0])  # no prior mass, no posterior
+    with pytest.raises(ValueError, match="evidence"):
+        pr.bayes_posterior([0.5, 0.5], [0.0, 0.0])
+    with pytest.raises(ValueError, match="shape"):
+        pr.bayes_posterior([0.5, 0.5], [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="non-negative"):
+        pr.bayes_posterior([0.5, 0.5], [-0.1, 0.2])
+
+
+def test_gaussian_standard_deviation_keyword_and_its_former_name():
+    x = np.linspace(-3, 3, 7)
+    assert np.array_equal(pr.gaussian_pdf(x, 1.0, sd=2.0), pr.gaussian_pdf(x, 1.0, sigma=2.0))
+    assert np.array_equal(pr.gaussian_log_likelihood(x, 0.5, 1.5), pr.gaussian_log_likelihood(x, 0.5, sigma=1.5))
+    assert np.isclose(pr.gaussian_pdf(0.0, sd=2.0), 1 / np.sqrt(2 * np.pi * 4.0))  # N(x; mu, v), v = sd^2

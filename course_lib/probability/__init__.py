@@ -3,8 +3,8 @@ r"""Chapter 03: probability and information, computed so that it never breaks.
 Everything a classifier's output layer and loss rely on lives here: log-sum-exp, softmax
 (with temperature), log-softmax and the softmax Jacobian; entropy, cross-entropy and KL
 divergence; the likelihoods of the Bernoulli, categorical and Gaussian distributions and
-their maximum-likelihood estimates; Bayes' rule and the Beta-Bernoulli update of a coin's
-bias; the stationary distribution of a Markov chain; the uncertainty of an ensemble's
+their maximum-likelihood estimates; conditional probability and independence from a joint
+table; Bayes' rule and the Beta-Bernoulli update of a coin's bias; the stationary distribution of a Markov chain; the uncertainty of an ensemble's
 prediction.
 
 One module per idea, each importing only those listed before it; every public name is
@@ -16,6 +16,8 @@ re-exported here (``from course_lib import probability as pr; pr.softmax(z)``):
   cross-entropy from logits, categorical NLL, one-hot labels, ensemble uncertainty
 - :mod:`~course_lib.probability.distributions`: expectation, variance, likelihoods and
   maximum-likelihood estimates
+- :mod:`~course_lib.probability.conditional`: joint tables, marginals, conditionals,
+  independence, mutual information
 - :mod:`~course_lib.probability.bayes`: Bayes' rule, the Beta-Bernoulli model
 - :mod:`~course_lib.probability.markov`: stationary distributions of Markov chains
 
@@ -53,6 +55,14 @@ from course_lib.probability.distributions import (
     gaussian_pdf,
     variance,
 )
+from course_lib.probability.conditional import (
+    Marginals,
+    conditional,
+    independence_gap,
+    joint_table,
+    marginals,
+    mutual_information,
+)
 from course_lib.probability.bayes import (
     bayes_posterior,
     beta_cdf,
@@ -70,6 +80,7 @@ __all__ = [
     "Uncertainty", "predictive_uncertainty",
     "expectation", "variance", "bernoulli_log_likelihood", "bernoulli_mle", "categorical_log_likelihood",
     "categorical_mle", "gaussian_pdf", "gaussian_log_likelihood", "gaussian_mle",
+    "joint_table", "Marginals", "marginals", "conditional", "independence_gap", "mutual_information",
     "bayes_posterior", "beta_pdf", "beta_cdf", "beta_ppf", "beta_posterior", "beta_mean", "beta_credible_interval",
     "stationary_distribution", "markov_propagate", "stationary_power_iteration",
 ]

@@ -1,6 +1,6 @@
-r"""Bayes' rule over a finite set of hypotheses, and the Beta-Bernoulli model of a coin's bias:
-the Beta density, CDF and quantile (no SciPy needed), the conjugate update, the posterior
-mean and the equal-tailed credible interval.
+r"""Bayes' rule over a finite set of hypotheses (one observation or many, in logs), and the
+Beta-Bernoulli model of a coin's bias: the Beta density, CDF and quantile (no SciPy needed),
+the conjugate update, the posterior mean and the equal-tailed credible interval.
 """
 from __future__ import annotations
 
@@ -12,40 +12,65 @@ from course_lib.probability._numerics import _exp, _log, _weighted
 
 
 def bayes_posterior(prior, likelihood) -> np.ndarray:
-    r"""Bayes' rule over a finite set of hypotheses.
+    r"""Bayes' rule over a finite set of hypotheses, for one observation or several.
 
     Parameters
     ----------
     prior : array_like, shape (K,)
-        :math:`p(h_k)`, summing to 1.
-    likelihood : array_like, shape (K,)
-        :math:`p(\text{data} \mid h_k)` for each hypothesis (need not sum to 1).
+        :math:`p(h_k)`, non-negative (normalized here, so any positive multiple gives the same answer).
+    likelihood : array_like, shape (K,) or (M, K)
+        :math:`p(d \mid h_k)` for each hypothesis (need not sum to 1 over :math:`k`), or one row
+        :math:`p(d_m \mid h_k)` per observation :math:`m = 1, \dots, M`, the observations being
+        *conditionally independent given the hypothesis*.
 
     Returns
     -------
     ndarray, shape (K,)
-        :math:`p(h_k \mid \text{data})`, summing to 1.
+        :math:`p(h_k \mid \mathcal{D})`, summing to 1.
+
+    Raises
+    ------
+    ValueError
+        For negative entries, mismatched shapes, or data impossible under every hypothesis
+        the prior allows (the evidence :math:`p(\mathcal{D})` is 0, so the posterior is undefined).
 
     Notes
     -----
-    .. math::  p(h_k\mid D) = \frac{p(D\mid h_k)\,p(h_k)}{\sum_j p(D\mid h_j)\,p(h_j)},
+    .. math::  p(h_k\mid \mathcal{D}) = \frac{p(h_k)\prod_{m} p(d_m\mid h_k)}{\sum_j p(h_j)\prod_m p(d_m\mid h_j)},
 
-    the denominator being the evidence :math:`p(D)`.
+    the denominator being the evidence :math:`p(\mathcal{D})`, by the law of total probability.
+    Computed in logs, :math:`\log p(h_k) + \sum_m \log p(d_m\mid h_k)` normalized with
+    log-sum-exp: a product of a few hundred likelihoods below 1 underflows to 0 in float64
+    for every hypothesis, and 0 / 0 is nan, while the log-domain form keeps every digit.
+    Updating one observation at a time (each posterior the next prior) gives the same answer.
     """
-    joint = np.asarray(prior, dtype=np.float64) * np.asarray(likelihood, dtype=np.float64)
-    return joint / joint.sum()
+    prior = np.asarray(prior, dtype=np.float64)
+    likelihood = np.asarray(likelihood, dtype=np.float64)
+    if prior.ndim != 1 or likelihood.ndim not in (1, 2) or likelihood.shape[-1] != prior.shape[0]:
+        raise ValueError(f"prior must have shape (K,) and likelihood (K,) or (M, K); got {prior.shape} and "
+                         f"{likelihood.shape}")
+    if not (np.all(prior >= 0) and np.all(likelihood >= 0) and np.all(np.isfinite(prior))
+            and np.all(np.isfinite(likelihood))):
+        raise ValueError("a prior and a likelihood are finite and non-negative (no nan)")
+    log_joint = _log(prior) + np.sum(_log(likelihood).reshape(-1, prior.shape[0]), axis=0)
+    top = np.max(log_joint)
+    if not np.isfinite(top):
+        raise ValueError("the data have probability 0 under every hypothesis the prior allows: "
+                         "the evidence p(D) is 0 and the posterior is undefined")
+    weights = _exp(log_joint - top)  # the largest is exactly 1: the sum cannot underflow
+    return weights / weights.sum()
 
 
 def beta_pdf(theta, a: float, b: float) -> np.ndarray:
-    r"""Density of :math:`\mathrm{Beta}(a, b)` on [0, 1], element-wise.
+    r"""Density of :math:`\mathrm{Beta}(\alpha, \beta)` on [0, 1], element-wise (``a`` is :math:`\alpha`, ``b`` is :math:`\beta`).
 
     Notes
     -----
-    .. math::  \mathrm{Beta}(\theta; a, b) = \frac{\theta^{a-1}(1-\theta)^{b-1}}{B(a,b)},\qquad
-               B(a,b) = \frac{\Gamma(a)\Gamma(b)}{\Gamma(a+b)},
+    .. math::  \mathrm{Beta}(\theta; \alpha, \beta) = \frac{\theta^{\alpha-1}(1-\theta)^{\beta-1}}{B(\alpha,\beta)},\qquad
+               B(\alpha,\beta) = \frac{\Gamma(\alpha)\Gamma(\beta)}{\Gamma(\alpha+\beta)},
 
     evaluated in logs (``math.lgamma``) so that large ``a, b`` do not overflow. At the ends
-    the density is 0 (``a > 1``), finite (``a = 1``) or infinite (``a < 1``).
+    the density is 0 (:math:`\alpha > 1`), finite (:math:`\alpha = 1`) or infinite (:math:`\alpha < 1`).
     """
     theta = np.asarray(theta, dtype=np.float64)
     log_norm = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
@@ -53,13 +78,13 @@ def beta_pdf(theta, a: float, b: float) -> np.ndarray:
 
 
 def beta_cdf(x: float, a: float, b: float) -> float:
-    r""":math:`P(\Theta \le x)` for :math:`\Theta\sim\mathrm{Beta}(a, b)` (regularized incomplete beta function).
+    r""":math:`P(\Theta \le x)` for :math:`\Theta\sim\mathrm{Beta}(\alpha, \beta)` (``a``, ``b``) (regularized incomplete beta function).
 
     Notes
     -----
     Evaluated with the continued fraction of the incomplete beta function (modified Lentz
     method, as in *Numerical Recipes*, sec. 6.4), on the side of :math:`(a+1)/(a+b+2)` where it
-    converges fast; the other side uses :math:`I_x(a, b) = 1 - I_{1-x}(b, a)`.
+    converges fast; the other side uses :math:`I_x(\alpha, \beta) = 1 - I_{1-x}(\beta, \alpha)`.
     """
     x, a, b = float(x), float(a), float(b)  # Python floats: underflow is silent and harmless
     if x <= 0.0:
@@ -92,7 +117,7 @@ def _beta_continued_fraction(a: float, b: float, x: float, eps: float = 1e-15, m
 
 
 def beta_ppf(q: float, a: float, b: float, tol: float = 1e-13) -> float:
-    r"""The :math:`q`-quantile of :math:`\mathrm{Beta}(a, b)`: the :math:`x` with :math:`F(x) = q`.
+    r"""The :math:`q`-quantile of :math:`\mathrm{Beta}(\alpha, \beta)` (``a``, ``b``): the :math:`x` with :math:`F(x) = q`.
 
     Notes
     -----
@@ -101,8 +126,8 @@ def beta_ppf(q: float, a: float, b: float, tol: float = 1e-13) -> float:
     it: :math:`F` is increasing, so this always converges. It stops once a step (or the
     bracket) is below ``tol`` times :math:`\min(x, 1 - x)` plus one float spacing of :math:`x`.
     The tolerance is relative to the distance to the nearer end because that is what the CDF
-    resolves: near 0 (``a < 1``) a quantile can be as small as 1e-45, and near 1 the digits
-    that carry the probability are those of :math:`1 - x` (with ``b < 1`` the CDF climbs
+    resolves: near 0 (:math:`\alpha < 1`) a quantile can be as small as 1e-45, and near 1 the digits
+    that carry the probability are those of :math:`1 - x` (with :math:`\beta < 1` the CDF climbs
     steeply there, so an error of 1e-13 in :math:`x` would move :math:`F` by 1e-10). No
     float is closer than one spacing, hence the floor.
     """
@@ -132,26 +157,27 @@ def beta_ppf(q: float, a: float, b: float, tol: float = 1e-13) -> float:
 
 
 def beta_posterior(a: float, b: float, flips) -> tuple[float, float]:
-    r"""Conjugate update of a :math:`\mathrm{Beta}(a, b)` prior on a coin's bias by observed flips.
+    r"""Conjugate update of a :math:`\mathrm{Beta}(\alpha, \beta)` prior on a coin's bias by observed flips.
 
     Parameters
     ----------
     a, b : float > 0
-        Prior parameters (pseudo-counts of heads and tails).
+        The prior's :math:`\alpha` and :math:`\beta` (pseudo-counts of heads and tails).
     flips : array_like of 0/1, shape (N,)
         1 for heads, 0 for tails.
 
     Returns
     -------
     a_post, b_post : float
+        :math:`\alpha + N_1` and :math:`\beta + N_0`.
 
     Notes
     -----
-    .. math::  p(\theta\mid D)\propto\underbrace{\theta^{h}(1-\theta)^{t}}_{\text{likelihood}}\,
-               \underbrace{\theta^{a-1}(1-\theta)^{b-1}}_{\text{prior}}
-               \;\Rightarrow\; \theta\mid D\sim\mathrm{Beta}(a + h,\; b + t),
+    .. math::  p(\theta\mid \mathcal{D})\propto\underbrace{\theta^{N_1}(1-\theta)^{N_0}}_{\text{likelihood}}\,
+               \underbrace{\theta^{\alpha-1}(1-\theta)^{\beta-1}}_{\text{prior}}
+               \;\Rightarrow\; \theta\mid \mathcal{D}\sim\mathrm{Beta}(\alpha + N_1,\; \beta + N_0),
 
-    with :math:`h` heads and :math:`t` tails. Updating flip by flip or all at once gives the same posterior.
+    with :math:`N_1` heads and :math:`N_0` tails. Updating flip by flip or all at once gives the same posterior.
     """
     flips = np.asarray(flips, dtype=np.float64)
     heads = float(np.sum(flips))
@@ -159,17 +185,18 @@ def beta_posterior(a: float, b: float, flips) -> tuple[float, float]:
 
 
 def beta_mean(a: float, b: float) -> float:
-    r""":math:`\mathbb{E}[\theta] = a / (a + b)`; for a posterior, also :math:`P(\text{next flip is heads}\mid D)`."""
+    r""":math:`\mathbb{E}[\theta] = \alpha / (\alpha + \beta)` (``a / (a + b)``); for a posterior, also :math:`P(\text{next flip is heads}\mid \mathcal{D})`."""
     return a / (a + b)
 
 
 def beta_credible_interval(a: float, b: float, level: float = 0.95) -> tuple[float, float]:
-    r"""Equal-tailed credible interval of :math:`\mathrm{Beta}(a, b)`.
+    r"""Equal-tailed credible interval of :math:`\mathrm{Beta}(\alpha, \beta)` (``a``, ``b``).
 
     Notes
     -----
-    :math:`[F^{-1}(\tfrac{1-\ell}{2}),\,F^{-1}(\tfrac{1+\ell}{2})]` for level :math:`\ell`: the
-    bias lies inside with posterior probability :math:`\ell` (see :func:`beta_ppf`).
+    :math:`[F^{-1}(\tfrac{1-c}{2}),\,F^{-1}(\tfrac{1+c}{2})]` for the credible level :math:`c`
+    (``level``): the bias lies inside with posterior probability :math:`c`, and each tail
+    holds :math:`(1-c)/2` (see :func:`beta_ppf`).
     """
     tail = (1.0 - level) / 2.0
     return beta_ppf(tail, a, b), beta_ppf(1.0 - tail, a, b)

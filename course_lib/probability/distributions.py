@@ -58,9 +58,9 @@ def bernoulli_log_likelihood(x, theta) -> np.ndarray:
 
     Notes
     -----
-    .. math::  \log L(\theta) = \sum_n x_n\log\theta + (1 - x_n)\log(1-\theta) = h\log\theta + t\log(1-\theta),
+    .. math::  \log\mathcal{L}(\theta) = \sum_n x_n\log\theta + (1 - x_n)\log(1-\theta) = N_1\log\theta + N_0\log(1-\theta),
 
-    with :math:`h` ones and :math:`t` zeros. Maximized by :math:`\hat\theta = h / N` (:func:`bernoulli_mle`).
+    with :math:`N_1` ones and :math:`N_0` zeros. Maximized by :math:`\hat\theta = N_1 / N` (:func:`bernoulli_mle`).
     """
     x = np.asarray(x, dtype=np.float64)
     heads, tails = np.sum(x), np.sum(1.0 - x)
@@ -89,7 +89,7 @@ def categorical_log_likelihood(y, probs) -> float:
 
     Notes
     -----
-    .. math::  \log L = \sum_n \log p_{n, y_n} = -N\,\overline{H}(\text{one-hot}(y), p),
+    .. math::  \log\mathcal{L} = \sum_n \log p_{n, y_n} = -\sum_n \mathrm{H}[\text{one-hot}(y_n), \mathbf{p}_n],
 
     minus :math:`N` times the mean cross-entropy: maximizing the likelihood *is* minimizing
     the cross-entropy loss. With one shared :math:`p` it is :math:`\sum_k n_k\log p_k`,
@@ -107,41 +107,59 @@ def categorical_mle(y, num_classes: int) -> np.ndarray:
     return np.bincount(y, minlength=num_classes) / len(y)
 
 
-def gaussian_pdf(x, mu=0.0, sigma=1.0) -> np.ndarray:
-    r""":math:`\mathcal{N}(x;\mu,\sigma^2) = \frac{1}{\sqrt{2\pi}\sigma}e^{-(x-\mu)^2/(2\sigma^2)}`, element-wise (broadcasts)."""
+def gaussian_pdf(x, mu=0.0, sd=1.0, *, sigma=None) -> np.ndarray:
+    r"""Density of :math:`\mathcal{N}(\mu, v)` at ``x``, element-wise (broadcasts).
+
+    Parameters
+    ----------
+    x : array_like
+    mu : float or array_like
+        The mean :math:`\mu`.
+    sd : float or array_like, > 0
+        The standard deviation :math:`\sqrt{v}` (what NumPy's ``rng.normal`` takes).
+        ``sigma=`` is its former name and still works.
+
+    Notes
+    -----
+    .. math::  \mathcal{N}(x;\mu,v) = \frac{1}{\sqrt{2\pi v}}\,e^{-(x-\mu)^2/(2v)}.
+    """
+    sd = sd if sigma is None else sigma  # the former keyword
     x = np.asarray(x, dtype=np.float64)
-    return _exp(-0.5 * ((x - mu) / sigma) ** 2) / (np.sqrt(2 * np.pi) * sigma)
+    return _exp(-0.5 * ((x - mu) / sd) ** 2) / (np.sqrt(2 * np.pi) * sd)
 
 
-def gaussian_log_likelihood(x, mu=0.0, sigma=1.0) -> np.ndarray:
-    r"""Log-likelihood of a sample under :math:`\mathcal{N}(\mu, \sigma^2)`, for one or many (mu, sigma).
+def gaussian_log_likelihood(x, mu=0.0, sd=1.0, *, sigma=None) -> np.ndarray:
+    r"""Log-likelihood of a sample under :math:`\mathcal{N}(\mu, v)`, for one or many :math:`(\mu, \sqrt v)`.
 
     Parameters
     ----------
     x : array_like, shape (N,)
         The sample (for regression: the residuals :math:`y_n - \hat y_n`, with ``mu=0``).
-    mu, sigma : float or array_like
-        Broadcast against each other: a grid of them gives the whole likelihood surface.
+    mu, sd : float or array_like
+        The mean and the standard deviation :math:`\sqrt{v}` (``sigma=`` is the former
+        name of ``sd``), broadcast against each other: a grid of them gives the
+        whole likelihood surface.
 
     Returns
     -------
-    ndarray, shape ``np.broadcast(mu, sigma).shape``
+    ndarray, shape ``np.broadcast(mu, sd).shape``
 
     Notes
     -----
-    .. math::  \log L(\mu,\sigma) = \sum_n \log\mathcal{N}(x_n;\mu,\sigma^2)
-               = -\frac N2\log(2\pi\sigma^2) - \frac{1}{2\sigma^2}\sum_n (x_n-\mu)^2.
+    .. math::  \log\mathcal{L}(\mu, v) = \sum_n \log\mathcal{N}(x_n;\mu,v)
+               = -\frac N2\log(2\pi v) - \frac{1}{2v}\sum_n (x_n-\mu)^2.
 
     The sum of squares is computed as :math:`\sum_n(x_n-\bar x)^2 + N(\bar x-\mu)^2`, so
     a grid of parameters costs :math:`O(N + \text{grid})`, not :math:`O(N\cdot\text{grid})`.
     With ``x`` the residuals of a regression and ``mu = 0``, the second term is
-    :math:`N\cdot\mathrm{MSE}/(2\sigma^2)`: for any fixed :math:`\sigma`, maximizing the
+    :math:`N\cdot\mathrm{MSE}/(2v)`: for any fixed :math:`v`, maximizing the
     likelihood is minimizing the mean squared error.
     """
+    sd = sd if sigma is None else sigma  # the former keyword
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     n, xbar = x.size, x.mean()
     ss = np.sum((x - xbar) ** 2) + n * (xbar - np.asarray(mu, dtype=np.float64)) ** 2
-    var = np.asarray(sigma, dtype=np.float64) ** 2
+    var = np.asarray(sd, dtype=np.float64) ** 2
     return -0.5 * n * np.log(2 * np.pi * var) - ss / (2 * var)
 
 
@@ -154,16 +172,17 @@ def gaussian_mle(x) -> tuple[float, float]:
 
     Returns
     -------
-    mu_hat, sigma_hat : float
+    mu_hat, sd_hat : float
+        :math:`\hat\mu` and :math:`\sqrt{\hat v}` (the standard deviation, as NumPy's functions take it).
 
     Notes
     -----
     Setting the derivatives of :func:`gaussian_log_likelihood` to zero:
 
-    .. math::  \hat\mu = \frac1N\sum_n x_n,\qquad \hat\sigma^2 = \frac1N\sum_n (x_n - \hat\mu)^2.
+    .. math::  \hat\mu = \frac1N\sum_n x_n,\qquad \hat v = \frac1N\sum_n (x_n - \hat\mu)^2.
 
     The MLE divides by :math:`N`, not :math:`N - 1` (``np.std(x)``, not ``np.std(x, ddof=1)``):
-    it is slightly biased low, :math:`\mathbb{E}[\hat\sigma^2] = \frac{N-1}{N}\sigma^2`.
+    it is slightly biased low, :math:`\mathbb{E}[\hat v] = \frac{N-1}{N}v`.
     """
     x = np.asarray(x, dtype=np.float64)
     mu = float(np.mean(x))

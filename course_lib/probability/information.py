@@ -28,7 +28,7 @@ def entropy(p, axis: int = -1) -> np.ndarray:
 
     Notes
     -----
-    .. math::  H(p) = -\sum_k p_k \log p_k.
+    .. math::  \mathrm{H}[p] = -\sum_k p_k \log p_k.
 
     Divide by :math:`\log 2` for bits.
     """
@@ -36,7 +36,7 @@ def entropy(p, axis: int = -1) -> np.ndarray:
 
 
 def cross_entropy(p, q, axis: int = -1) -> np.ndarray:
-    r"""Cross-entropy :math:`H(p, q)` in nats between two distributions given as probabilities.
+    r"""Cross-entropy :math:`\mathrm{H}[p, q]` in nats between two distributions given as probabilities.
 
     Parameters
     ----------
@@ -53,7 +53,7 @@ def cross_entropy(p, q, axis: int = -1) -> np.ndarray:
 
     Notes
     -----
-    .. math::  H(p, q) = -\sum_k p_k \log q_k = H(p) + D_{\mathrm{KL}}(p\,\|\,q).
+    .. math::  \mathrm{H}[p, q] = -\sum_k p_k \log q_k = \mathrm{H}[p] + D_{\mathrm{KL}}(p\,\|\,q).
 
     Terms with :math:`p_k = 0` are 0, even where :math:`q_k = 0`.
     """
@@ -76,7 +76,7 @@ def kl_divergence(p, q, axis: int = -1) -> np.ndarray:
 
     Notes
     -----
-    .. math::  D_{\mathrm{KL}}(p\,\|\,q) = \sum_k p_k \log\frac{p_k}{q_k} = H(p, q) - H(p).
+    .. math::  D_{\mathrm{KL}}(p\,\|\,q) = \sum_k p_k \log\frac{p_k}{q_k} = \mathrm{H}[p, q] - \mathrm{H}[p].
 
     Not symmetric: :math:`D_{\mathrm{KL}}(p\|q) \ne D_{\mathrm{KL}}(q\|p)` in general.
     Computed as :math:`p_k(\log p_k - \log q_k)`, which cannot overflow the way
@@ -90,7 +90,7 @@ def kl_divergence(p, q, axis: int = -1) -> np.ndarray:
 
 
 def cross_entropy_with_logits(p, z, axis: int = -1) -> np.ndarray:
-    r""":math:`H(p, \operatorname{softmax}(\mathbf{z}))` from logits, stable for any logit size.
+    r""":math:`\mathrm{H}[p, \operatorname{softmax}(\mathbf{z})]` from logits, stable for any logit size.
 
     Parameters
     ----------
@@ -106,7 +106,7 @@ def cross_entropy_with_logits(p, z, axis: int = -1) -> np.ndarray:
 
     Notes
     -----
-    .. math::  H(p, \operatorname{softmax}(\mathbf{z})) = -\sum_k p_k\,(z_k - \operatorname{LSE}(\mathbf{z})).
+    .. math::  \mathrm{H}[p, \operatorname{softmax}(\mathbf{z})] = -\sum_k p_k\,(z_k - \operatorname{LSE}(\mathbf{z})).
 
     Its gradient with respect to the logits is :math:`\operatorname{softmax}(\mathbf{z}) - p`
     (for ``p`` summing to 1).
@@ -138,7 +138,7 @@ def categorical_nll(z, y) -> float:
     .. math::  L = -\frac1N\sum_{n} \log\operatorname{softmax}(\mathbf{z}_n)_{y_n}
                = \frac1N\sum_n \big(\operatorname{LSE}(\mathbf{z}_n) - z_{n, y_n}\big),
 
-    the average of :math:`H(\text{one-hot}(y_n), \operatorname{softmax}(\mathbf{z}_n))`;
+    the average of :math:`\mathrm{H}[\text{one-hot}(y_n), \operatorname{softmax}(\mathbf{z}_n)]`;
     minimizing it is maximum likelihood for a categorical model.
     """
     z = np.asarray(z, dtype=np.float64)
@@ -165,14 +165,14 @@ def predictive_uncertainty(member_probs) -> Uncertainty:
     Returns
     -------
     Uncertainty
-        ``total``: entropy of the averaged prediction :math:`H(\bar p)`; ``aleatoric``: average
-        entropy of the members :math:`\frac1M\sum_m H(p_m)`; ``epistemic``: their difference,
+        ``total``: entropy of the averaged prediction :math:`\mathrm{H}[\bar p]`; ``aleatoric``: average
+        entropy of the members :math:`\frac1M\sum_m \mathrm{H}[p_m]`; ``epistemic``: their difference,
         the mutual information between the prediction and the choice of model.
 
     Notes
     -----
-    .. math::  \underbrace{H\Big(\frac1M\sum_m p_m\Big)}_{\text{total}} =
-               \underbrace{\frac1M\sum_m H(p_m)}_{\text{aleatoric}} + \underbrace{I}_{\text{epistemic}\;\ge 0}.
+    .. math::  \underbrace{\mathrm{H}\Big[\frac1M\sum_m p_m\Big]}_{\text{total}} =
+               \underbrace{\frac1M\sum_m \mathrm{H}[p_m]}_{\text{aleatoric}} + \underbrace{I}_{\text{epistemic}\;\ge 0}.
 
     :math:`I \ge 0` because entropy is concave (Jensen). Members that agree give :math:`I = 0`
     however uncertain each is; members that are each confident but disagree give a large :math:`I`.

@@ -12,20 +12,21 @@ def stationary_distribution(P) -> np.ndarray:
     Parameters
     ----------
     P : array_like, shape (n, n)
-        Row-stochastic transition matrix, :math:`P_{ij} = p(x_{t+1} = j \mid x_t = i)`;
+        Row-stochastic transition matrix, :math:`P_{ij} = p(s_{t+1} = j \mid s_t = i)`;
         each row sums to 1.
 
     Returns
     -------
     ndarray, shape (n,)
-        :math:`\boldsymbol\pi` with :math:`\boldsymbol\pi^\top\mathbf{P} = \boldsymbol\pi^\top`,
+        :math:`\boldsymbol\pi` with :math:`\mathbf{P}^\top\boldsymbol\pi = \boldsymbol\pi`,
         non-negative, summing to 1.
 
     Notes
     -----
-    A distribution (a row vector) moves as :math:`\boldsymbol\pi_{t+1}^\top = \boldsymbol\pi_t^\top\mathbf{P}`.
-    A fixed point is a *left* eigenvector of :math:`\mathbf{P}` for eigenvalue 1, i.e. an
-    ordinary (right) eigenvector of :math:`\mathbf{P}^\top`:
+    A distribution (a column vector, the course's convention) moves as
+    :math:`\boldsymbol\pi_{t+1} = \mathbf{P}^\top\boldsymbol\pi_t` (law of total probability,
+    :math:`p(s_{t+1} = j) = \sum_i P_{ij}\,p(s_t = i)`). A fixed point is an eigenvector of
+    :math:`\mathbf{P}^\top` for eigenvalue 1 (a *left* eigenvector of :math:`\mathbf{P}`):
     :math:`\mathbf{P}^\top\boldsymbol\pi = 1\cdot\boldsymbol\pi`. (The right eigenvector of
     :math:`\mathbf{P}` for eigenvalue 1 is :math:`\mathbf{1}`, because rows sum to 1: not it.)
     :math:`\mathbf{P}^\top` is not symmetric, so ``np.linalg.eig`` (not ``eigh``) is used;
@@ -43,8 +44,9 @@ def markov_propagate(pi0, P, steps: int) -> np.ndarray:
 
     Notes
     -----
-    :math:`\boldsymbol\pi_{t+1}^\top = \boldsymbol\pi_t^\top\mathbf{P}` (``pi @ P``): power
-    iteration with :math:`\mathbf{P}^\top`. For an irreducible, aperiodic chain it converges
+    :math:`\boldsymbol\pi_{t+1} = \mathbf{P}^\top\boldsymbol\pi_t` (in code ``pi @ P``, the same
+    numbers as ``P.T @ pi`` for a 1-d ``pi``; row ``t`` of the result is :math:`\boldsymbol\pi_t`,
+    one distribution per row): power iteration with :math:`\mathbf{P}^\top`. For an irreducible, aperiodic chain it converges
     to :func:`stationary_distribution` from any start, at the rate :math:`|\lambda_2|^t` of
     the second-largest eigenvalue modulus.
     """
@@ -62,7 +64,7 @@ def stationary_power_iteration(P, tol: float = 1e-14, max_iter: int = 100_000) -
     -------
     pi : ndarray, shape (n,)
     steps : int
-        The number of steps :math:`\boldsymbol\pi\leftarrow\boldsymbol\pi\mathbf{P}` taken
+        The number of steps :math:`\boldsymbol\pi\leftarrow\mathbf{P}^\top\boldsymbol\pi` taken
         (until the L1 change is below ``tol``).
     """
     P = np.asarray(P, dtype=np.float64)

@@ -51,8 +51,10 @@ def softmax(z, axis: int = -1, temperature: float = 1.0) -> np.ndarray:
     axis : int
         The axis of the K classes.
     temperature : float, > 0
-        :math:`T`. Below 1 sharpens the distribution (towards the one-hot argmax as
-        :math:`T\to0`), above 1 flattens it (towards uniform as :math:`T\to\infty`).
+        :math:`\tau`. Below 1 sharpens the distribution, above 1 flattens it (towards
+        uniform as :math:`\tau\to\infty`). As :math:`\tau\to0` the probability spreads
+        evenly over the classes tied for the largest logit: the one-hot argmax only when
+        that maximum is unique.
 
     Returns
     -------
@@ -61,16 +63,18 @@ def softmax(z, axis: int = -1, temperature: float = 1.0) -> np.ndarray:
 
     Notes
     -----
-    .. math::  \operatorname{softmax}(\mathbf{z}/T)_k = \frac{e^{(z_k - m)/T}}{\sum_j e^{(z_j - m)/T}},\qquad m = \max_j z_j.
+    .. math::  \operatorname{softmax}(\mathbf{z}/\tau)_k = \frac{e^{(z_k - m)/\tau}}{\sum_j e^{(z_j - m)/\tau}},\qquad m = \max_j z_j.
 
-    Subtracting :math:`m` changes nothing mathematically (the factor :math:`e^{-m/T}`
-    cancels) but keeps every exponent :math:`\le 0`.
+    Subtracting :math:`m` changes nothing mathematically (the factor :math:`e^{-m/\tau}`
+    cancels) but keeps every exponent :math:`\le 0`. The ratio of two classes is
+    :math:`e^{(z_i - z_j)/\tau}`: as :math:`\tau\to0` it goes to 0 for :math:`z_i < z_j` and
+    stays 1 for :math:`z_i = z_j`, hence the even split over tied maxima.
     """
     if not temperature > 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
     z = np.asarray(z, dtype=np.float64)
     m = np.max(z, axis=axis, keepdims=True)
-    # (z - m) / T <= 0: a tiny T can only overflow towards -inf, whose exp is the exact limit 0.
+    # (z - m) / tau <= 0: a tiny tau can only overflow towards -inf, whose exp is the exact limit 0.
     with np.errstate(over="ignore", under="ignore"):
         e = np.exp((z - m) / temperature)
         return e / np.sum(e, axis=axis, keepdims=True)
@@ -101,7 +105,7 @@ def log_softmax(z, axis: int = -1) -> np.ndarray:
 
 
 def softmax_jacobian(z) -> np.ndarray:
-    r"""Jacobian of the softmax, :math:`J_{ij} = \partial s_i / \partial z_j`.
+    r"""Jacobian of the softmax, :math:`J_{ij} = \partial \hat p_i / \partial z_j`.
 
     Parameters
     ----------
@@ -114,16 +118,16 @@ def softmax_jacobian(z) -> np.ndarray:
 
     Notes
     -----
-    With :math:`\mathbf{s} = \operatorname{softmax}(\mathbf{z})`,
-    :math:`\partial s_i/\partial z_j = s_i(\delta_{ij} - s_j)`, i.e.
+    With :math:`\hat{\mathbf{p}} = \operatorname{softmax}(\mathbf{z})`,
+    :math:`\partial \hat p_i/\partial z_j = \hat p_i(\delta_{ij} - \hat p_j)`, i.e.
 
-    .. math::  \mathbf{J} = \operatorname{diag}(\mathbf{s}) - \mathbf{s}\mathbf{s}^\top.
+    .. math::  \mathbf{J} = \operatorname{diag}(\hat{\mathbf{p}}) - \hat{\mathbf{p}}\hat{\mathbf{p}}^\top.
 
     Symmetric, and :math:`\mathbf{J}\mathbf{1} = \mathbf{0}` (adding a constant to every
     logit changes nothing).
     """
-    s = softmax(z)
-    return s[..., :, None] * np.eye(s.shape[-1]) - s[..., :, None] * s[..., None, :]
+    p = softmax(z)
+    return p[..., :, None] * np.eye(p.shape[-1]) - p[..., :, None] * p[..., None, :]
 
 
 def sigmoid(z) -> np.ndarray:
