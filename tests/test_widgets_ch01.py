@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from course_lib import linalg as la
 from course_lib.widgets.base import all_widgets
-from course_lib.widgets.ch01_linear_algebra import MatrixOnPlane, PCAExplorer, digits_pca
+from course_lib.widgets.ch01_linear_algebra import LinearSystemExplorer, MatrixOnPlane, PCAExplorer, digits_pca
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 entry = st.floats(-2, 2, allow_nan=False)
@@ -31,9 +31,10 @@ def pca_widget():
     return PCAExplorer()
 
 
-def test_both_widgets_are_registered():
+def test_the_widgets_are_registered():
     widgets = all_widgets()
     assert widgets["01.matrix_2x2"] is MatrixOnPlane and widgets["01.pca_explorer"] is PCAExplorer
+    assert widgets["01.linear_system"] is LinearSystemExplorer
 
 
 # -- MatrixOnPlane --------------------------------------------------------------------------
@@ -167,3 +168,72 @@ def test_clicking_the_pca_figure_picks_image_and_k():
     assert _press(w, w.ax_scatter, *target) == {"index": 42}
     assert _press(w, w.ax_curve, 30.2, 0.5) == {"k": 30}
     assert w._get_controls()["k"].value == 30 and "<b>k = 30</b>" in w.readout
+
+
+# -- LinearSystemExplorer ---------------------------------------------------------------------------
+
+grid = st.integers(-40, 40).map(lambda k: k * 0.05)  # the sliders' values
+
+
+def _on_segment(point, segment, atol=1e-9):
+    """Whether ``point`` lies on the (long) line through ``segment``."""
+    d = segment[1] - segment[0]
+    rel = point - segment[0]
+    return abs(d[0] * rel[1] - d[1] * rel[0]) <= atol * np.linalg.norm(d) * (1 + np.linalg.norm(rel))
+
+
+@settings(deadline=None, max_examples=80)
+@given(grid, grid, grid, grid, grid, grid, st.booleans())
+def test_linear_system_compute_agrees_with_linalg_and_rouche_capelli(a11, a12, a21, a22, b1, b2, singular):
+    if singular:  # make the second row a multiple of the first (a multiple on the grid), so rank <= 1
+        a21, a22 = 0.5 * a11, 0.5 * a12
+    data = LinearSystemExplorer.compute(a11, a12, a21, a22, b1, b2)
+    A, b, sol = data["A"], data["b"], data["solution"]
+    ref = la.solve_linear_system(A, b)
+    assert (sol.status, sol.rank) == (ref.status, ref.rank) and np.allclose(sol.x, ref.x)
+    assert sol.rank == np.linalg.matrix_rank(A)
+    # Rouche-Capelli: a solution exists exactly when rank [A | b] = rank A.
+    assert (sol.status != "none") == (data["augmented_rank"] == sol.rank)
+    # A x-hat is the point of col(A) closest to b: the residual is orthogonal to the columns.
+    assert np.allclose(A.T @ (data["projection"] - b), 0.0, atol=1e-9)
+    for kind, segment in data["equations"]:
+        if kind == "line" and sol.status != "none":
+            assert _on_segment(sol.x, segment)  # a solution satisfies every equation
+    if sol.rank == 1:
+        seg = data["solution_set"]
+        for t in (0.0, 0.3, 1.0):  # every point of the drawn set has the same residual as x-hat
+            point = seg[0] + t * (seg[1] - seg[0])
+            assert np.isclose(np.linalg.norm(A @ point - b), sol.residual, atol=1e-8 * (1 + np.abs(point).max()))
+        assert _on_segment(A @ np.array([1.0, -0.7]), data["column_line"])  # images lie in col(A)
+    else:
+        assert np.all(np.isnan(data["solution_set"])) and np.all(np.isnan(data["column_line"]))
+
+
+def test_linear_system_readout_names_the_case():
+    w = LinearSystemExplorer()
+    assert "rank A = 1" in w.readout and "infinitely many solutions" in w.readout and "(here: s₂)" in w.readout
+    w.update(b2=-1.0)  # off the column space: the two lines are parallel
+    assert "no solution" in w.readout and "Least squares" in w.readout and "rank [A | b] = 2" in w.readout
+    w.update(a21=-0.5)  # now invertible
+    x = np.linalg.solve(w.data["A"], w.data["b"])
+    assert "one solution" in w.readout and f"({x[0]:.2f}, {x[1]:.2f})" in w.readout and "(here: none)" in w.readout
+    w.update(a11=0.0, a12=0.0, a21=0.0, a22=0.0, b1=0.0, b2=0.0)
+    assert "rank A = 0" in w.readout and w.status_text.get_text() == "every x is a solution"
+    w.update(b1=1.0)
+    assert "no solution" in w.readout and w.row_plane.get_visible()
+
+
+def test_linear_system_render_and_pointer():
+    w = LinearSystemExplorer()
+    w.widget()
+    before = w.png()
+    w.update(b1=-1.5)
+    assert w.png() != before
+    # The fast render (background + moving artists) equals a fresh full render.
+    assert np.array_equal(pixels(w.png()), pixels(LinearSystemExplorer(b1=-1.5).png()))
+    assert _press(w, w.ax_col, 1.0, -0.5) == {"b1": 1.0, "b2": -0.5}
+    assert np.allclose(w.data["b"], [1.0, -0.5]) and w._get_controls()["b2"].value == -0.5
+    w.update(a21=-0.5)  # invertible: a press at p in the row picture makes p the solution
+    changes = _press(w, w.ax_row, 1.0, 0.5)
+    assert changes == {"b1": 2.0, "b2": 0.0}  # A p = (1 + 1, -0.5 + 0.5)
+    assert w.data["solution"].status == "unique" and np.allclose(w.data["solution"].x, [1.0, 0.5])

@@ -223,3 +223,171 @@ class PCAExplorer(BlittedWidget):
         return {"k": w.IntSlider(value=self.params["k"], min=1, max=64, description="components k"),
                 "index": w.IntSlider(value=self.params["index"], min=0, max=X.shape[0] - 1,
                                      description="image #")}
+
+
+def _equation_line(row: np.ndarray, rhs: float, tol: float, far: float) -> tuple[str, np.ndarray]:
+    """The solutions of one equation ``row @ x = rhs`` in the plane, for drawing.
+
+    Returns ``("line", segment (2, 2))`` for a non-zero row (the point of the line closest to 0,
+    plus and minus ``far`` along its direction), and for a row at or below ``tol`` (it counts as
+    zero, as in the rank) ``("plane", nan)`` when 0 = rhs holds for every x or ``("empty", nan)``.
+    """
+    norm = float(np.linalg.norm(row))
+    if norm <= tol:
+        return ("plane" if rhs == 0 else "empty"), np.full((2, 2), np.nan)
+    closest = rhs * row / norm**2
+    direction = np.array([-row[1], row[0]]) / norm
+    return "line", np.array([closest - far * direction, closest + far * direction])
+
+
+@register_widget
+class LinearSystemExplorer(BlittedWidget):
+    """Solve A x = b in the plane: the row picture (one line per equation) and the column picture
+    (b against the column space), with the rank, the solution set and least squares."""
+
+    name = "01.linear_system"
+    figsize = (9.0, 5.0)
+    LIM = 4.0
+    FAR = 100.0  # half-length of drawn lines: far outside the view, which clips them
+
+    @classmethod
+    def defaults(cls) -> dict:
+        # Rank 1 (the second row is half the first) and b in the column space: a line of solutions.
+        return {"a11": 1.0, "a12": 2.0, "a21": 0.5, "a22": 1.0, "b1": 2.0, "b2": 1.0}
+
+    @staticmethod
+    def compute(a11: float, a12: float, a21: float, a22: float, b1: float, b2: float) -> dict:
+        r"""The solution set of :math:`\mathbf{A}\mathbf{x} = \mathbf{b}` for a 2x2 ``A``, for both pictures.
+
+        Returns a dict with ``A`` (2, 2), ``b`` (2,); ``s`` (2,) the singular values and ``tol``
+        the rank tolerance; ``solution`` the :class:`~course_lib.linalg.LinearSystem` (status,
+        minimum-norm x, null-space basis (2, 2 - r), rank, residual); ``augmented_rank``, the
+        rank of :math:`[\mathbf{A}\mid\mathbf{b}]`; ``equations``, for each row the kind
+        (``"line"``, ``"plane"``, ``"empty"``) and a segment (2, 2); ``solution_set`` (2, 2),
+        the segment :math:`\hat{\mathbf{x}} \pm` far along the null space when r = 1 (nan
+        otherwise); ``column_line`` (2, 2), the column space when r = 1 (nan otherwise);
+        ``projection`` (2,), :math:`\mathbf{A}\hat{\mathbf{x}}`, the point of the column space
+        closest to b.
+        """
+        A = np.array([[a11, a12], [a21, a22]], dtype=np.float64)
+        b = np.array([b1, b2], dtype=np.float64)
+        far = LinearSystemExplorer.FAR
+        solution = la.solve_linear_system(A, b)
+        s = np.linalg.svd(A, compute_uv=False)
+        tol = la.rank_tolerance(s, A.shape)
+        nan_segment = np.full((2, 2), np.nan)
+        solution_set = column_line = nan_segment
+        if solution.rank == 1:
+            v0 = solution.null_basis[:, 0]
+            solution_set = solution.x + np.outer([-far, far], v0)
+            column_line = np.outer([-far, far], la.column_space(A)[:, 0])
+        return {"A": A, "b": b, "s": s, "tol": tol, "solution": solution,
+                "augmented_rank": la.rank(np.column_stack([A, b])),
+                "equations": [_equation_line(A[i], b[i], tol, far) for i in range(2)],
+                "solution_set": solution_set, "column_line": column_line, "projection": A @ solution.x}
+
+    def build(self, fig) -> None:
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Rectangle
+
+        lim = self.LIM
+        self.ax_row, self.ax_col = fig.subplots(1, 2)
+        for ax, title, (xl, yl) in [(self.ax_row, "row picture: one line per equation", ("$x_1$", "$x_2$")),
+                                    (self.ax_col, "column picture: $x_1 a_1 + x_2 a_2 = b$", ("$b_1$", "$b_2$"))]:
+            ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", xlabel=xl, ylabel=yl, title=title)
+            ax.axhline(0, color=PALETTE["grey"], lw=0.8)
+            ax.axvline(0, color=PALETTE["grey"], lw=0.8)
+        ax = self.ax_row
+        self.row_plane = ax.add_patch(Rectangle((-lim, -lim), 2 * lim, 2 * lim, color=PALETTE["purple"], alpha=0.2,
+                                                lw=0, zorder=0))
+        # Equation 2 dashed: when the two lines coincide (a rank-1 system with solutions) both stay visible.
+        self.eq_lines = [ax.plot([], [], color=PALETTE[c], lw=2, ls=ls, zorder=2)[0]
+                         for c, ls in (("blue", "-"), ("orange", (0, (4, 3))))]
+        (self.sol_line,) = ax.plot([], [], color=PALETTE["purple"], lw=5, alpha=0.8, zorder=1)
+        (self.sol_point,) = ax.plot([], [], "o", color="black", ms=7, zorder=4)
+        box = {"fc": "white", "ec": "none", "alpha": 0.85, "pad": 1.5}
+        self.status_text = ax.text(0.03, 0.97, "", transform=ax.transAxes, ha="left", va="top", fontsize=11,
+                                   weight="bold", bbox=box, zorder=6)
+        ax = self.ax_col
+        self.col_plane = ax.add_patch(Rectangle((-lim, -lim), 2 * lim, 2 * lim, color=PALETTE["sky"], alpha=0.2,
+                                                lw=0, zorder=0))
+        (self.col_line,) = ax.plot([], [], color=PALETTE["sky"], lw=5, alpha=0.8, zorder=1)
+        self.columns = ax.quiver([0, 0], [0, 0], [1, 0], [0, 1], color=[PALETTE["vermillion"], PALETTE["green"]],
+                                 angles="xy", scale_units="xy", scale=1, width=0.012, zorder=3)
+        (self.residual_line,) = ax.plot([], [], color="black", ls="--", lw=1.5, zorder=2)
+        (self.b_point,) = ax.plot([], [], "s", color="black", ms=7, zorder=5)
+        (self.proj_point,) = ax.plot([], [], "o", mfc="white", mec="black", mew=2, ms=8, zorder=4)
+        self.col_text = ax.text(0.03, 0.97, "", transform=ax.transAxes, ha="left", va="top", fontsize=11,
+                                weight="bold", bbox=box, zorder=6)
+        # Blitting draws the moving artists in this order (not by zorder): back to front.
+        self.moving(self.row_plane, self.sol_line, *self.eq_lines, self.sol_point, self.status_text,
+                    self.col_plane, self.col_line, self.columns, self.residual_line, self.proj_point, self.b_point,
+                    self.col_text)
+        handles = [Line2D([], [], color=PALETTE["blue"], lw=2, label="equation 1"),
+                   Line2D([], [], color=PALETTE["orange"], lw=2, ls=(0, (4, 3)), label="equation 2"),
+                   Line2D([], [], color=PALETTE["purple"], lw=5, alpha=0.8, label="solutions (or least squares)"),
+                   Line2D([], [], marker="o", color="black", lw=0, label="minimum-norm x̂"),
+                   Line2D([], [], color=PALETTE["vermillion"], lw=2, label="$a_1$ (column 1)"),
+                   Line2D([], [], color=PALETTE["green"], lw=2, label="$a_2$ (column 2)"),
+                   Line2D([], [], color=PALETTE["sky"], lw=5, alpha=0.8, label="column space col(A)"),
+                   Line2D([], [], marker="s", color="black", lw=0, label="b"),
+                   Line2D([], [], marker="o", mfc="white", mec="black", mew=2, lw=0, label="A x̂, closest to b")]
+        fig.legend(handles=handles, loc="outside lower center", ncols=5, fontsize=LEGEND_FONTSIZE, frameon=False,
+                   columnspacing=1.0)
+
+    def draw(self, data) -> None:
+        A, b, sol, s, tol = data["A"], data["b"], data["solution"], data["s"], data["tol"]
+        r, x = sol.rank, sol.x
+        for line, (kind, segment) in zip(self.eq_lines, data["equations"]):
+            line.set_data(segment[:, 0], segment[:, 1])  # nan (nothing drawn) unless kind == "line"
+        every_x = r == 0  # 0 x = b: every x solves it (b = 0) or is a least-squares solution
+        self.row_plane.set_visible(every_x)
+        self.sol_line.set_data(data["solution_set"][:, 0], data["solution_set"][:, 1])
+        self.sol_line.set_linestyle("-" if sol.status != "none" else (0, (2, 1)))
+        self.sol_point.set_data([x[0]], [x[1]])
+        self.col_plane.set_visible(r == 2)
+        self.col_line.set_data(data["column_line"][:, 0], data["column_line"][:, 1])
+        self.columns.set_UVC(A[0], A[1])  # the columns a_1, a_2
+        p = data["projection"]
+        self.b_point.set_data([b[0]], [b[1]])
+        self.proj_point.set_data([p[0]], [p[1]])
+        self.residual_line.set_data([p[0], b[0]], [p[1], b[1]])
+        words = {"unique": "one solution", "none": "no solution: least squares",
+                 "infinite": "infinitely many: a line" if r == 1 else "every x is a solution"}
+        self.status_text.set_text(words[sol.status])
+        self.col_text.set_text(f"rank A = {r}: col(A) is " + ("the plane" if r == 2 else "a line" if r == 1
+                                                             else "the point 0"))
+        vec = lambda v: f"({_fmt(v[0])}, {_fmt(v[1])})"  # noqa: E731
+        zero = " and ".join(f"s{'₁₂'[i]}" for i in range(2) if s[i] <= tol) or "none"
+        rank_line = (f"<b>rank A = {r}</b>: singular values s₁ = {s[0]:.3g}, s₂ = {s[1]:.3g}; those at or below "
+                     f"tol = 2·ε<sub>mach</sub>·s₁ = {tol:.1e} count as 0 (here: {zero}). "
+                     f"rank [A | b] = {data['augmented_rank']}.")
+        null = (f"null(A) = span{{{', '.join(vec(v) for v in sol.null_basis.T)}}}" if r < 2 else "null(A) = {0}")
+        if sol.status == "unique":
+            verdict = f"b is in col(A) and null(A) = {{0}}: <b>one solution</b> x = {vec(x)}."
+        elif sol.status == "infinite":
+            verdict = (f"b is in col(A): <b>infinitely many solutions</b> x̂ + null(A), with the minimum-norm "
+                       f"x̂ = {vec(x)} and {null}.")
+        else:
+            verdict = (f"b is not in col(A) (rank [A | b] > rank A): <b>no solution</b>. Least squares: x̂ = {vec(x)} "
+                       f"minimizes ‖Ax − b‖ = {sol.residual:.3g}" + (f", and so does every x̂ + null(A), {null}."
+                                                                       if r < 2 else "."))
+        self.readout = f"{rank_line}<br>{verdict} Residual ‖Ax̂ − b‖ = {sol.residual:.2g}."
+
+    def on_pointer(self, ax, x: float, y: float) -> dict | None:
+        """A press on the column picture puts b there; on the row picture at a point p, it sets
+        b = A p, so that p solves the system (up to the sliders' 0.05 grid)."""
+        if ax is self.ax_col:
+            return {"b1": x, "b2": y}
+        if ax is self.ax_row:
+            b = self.data["A"] @ np.array([x, y])
+            return {"b1": float(b[0]), "b2": float(b[1])}
+        return None
+
+    def controls(self) -> dict:
+        import ipywidgets as w
+
+        labels = {"a11": "a₁₁", "a12": "a₁₂", "a21": "a₂₁", "a22": "a₂₂", "b1": "b₁", "b2": "b₂"}
+        return {key: w.FloatSlider(value=self.params[key], min=-2.0, max=2.0, step=0.05, description=label,
+                                   continuous_update=True, readout_format=".2f")
+                for key, label in labels.items()}
