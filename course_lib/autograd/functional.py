@@ -1,7 +1,8 @@
 """Functions on Tensors that are not methods: softmax and friends, losses, joining, selecting.
 
 Named as in ``torch.nn.functional`` (and NumPy for ``concatenate``/``stack``/``where``), each
-with its forward computation and, beside it, its backward closure. Softmax-type functions
+with its forward computation and, beside it, its backward closure, handed to
+:func:`~course_lib.autograd.tensor.record` like every other op. Softmax-type functions
 take the log-sum-exp from chapter 03 (:func:`course_lib.probability.logsumexp`, float64
 inside, cast back), so they never overflow and keep the input's dtype.
 """
