@@ -151,6 +151,13 @@ def test_batchnorm_output_is_normalized_and_the_gradient_loses_mean_and_scale():
         BatchNorm1d(4)(Tensor(np.ones((1, 4))))
 
 
+def test_the_batch_norm_op_names_a_shape_mismatch():
+    with pytest.raises(ValueError, match=r"x of shape \(N, D\).*got \(3, 4\), \(5,\) and \(4,\)"):
+        batch_norm(Tensor(np.ones((3, 4))), Tensor(np.ones(5)), Tensor(np.zeros(4)))
+    with pytest.raises(ValueError, match=r"got \(4,\), \(4,\) and \(4,\)"):
+        batch_norm(Tensor(np.ones(4)), Tensor(np.ones(4)), Tensor(np.zeros(4)))
+
+
 def test_numerical_gradient_of_a_network_with_batchnorm_and_dropout_off():
     rng = np.random.default_rng(3)
     model = nn.Sequential(nn.Linear(5, 6, dtype=np.float64, rng=0), BatchNorm1d(6, dtype=np.float64), nn.Tanh(),
