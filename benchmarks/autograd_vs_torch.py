@@ -196,7 +196,8 @@ def run_worker(framework: str, args) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2, help="threads for each framework (default 2)")
-    parser.add_argument("--rounds", type=int, default=6, help="alternating rounds: one engine and one torch process each")
+    parser.add_argument("--rounds", type=int, default=6,
+                        help="alternating rounds, each one engine and one torch process")
     parser.add_argument("--repeats", type=int, default=15, help="timed runs per batch size in each process")
     parser.add_argument("--steps", type=int, default=10, help="training steps per timed run (batch 1: 10x as many)")
     parser.add_argument("--batches", type=lambda s: tuple(int(b) for b in s.split(",")), default=BATCHES,
@@ -219,8 +220,9 @@ def main() -> int:
     peak = max(run["matmul_flops"] for rs in runs.values() for run in rs)
     print(f"machine's float32 matmul peak at {args.threads} thread(s), the best either framework measured: "
           f"{peak / 1e9:.1f} GFLOP/s; load average (1 min) after the runs: {loadavg:.2f}\n")
-    print(f"{'batch':>5} {'course_lib':>12} {'PyTorch':>12} {'ratio':>6}  |  fastest run: {'course_lib':>10} "
-          f"{'PyTorch':>10} {'ratio':>6}  |  {'ours % peak':>11} {'torch % peak':>12}")
+    print(f"{'':>5} {'median per step':^32} {'fastest timed run':^32}")
+    columns = f"{'course_lib':>11} {'PyTorch':>11} {'ratio':>7}"
+    print(f"{'batch':>5} {columns}  {columns}  {'ours % peak':>11} {'torch % peak':>12}")
     ratios = {}
     for batch in map(str, args.batches):
         losses = [run["batches"][batch]["first_loss"] for rs in runs.values() for run in rs]
@@ -232,9 +234,9 @@ def main() -> int:
         best = {f: min(t) for f, t in times.items()}
         ratios[batch] = med["engine"] / med["torch"]
         flops = step_flops(int(batch))
-        print(f"{batch:>5} {med['engine'] * 1e3:>9.3f} ms {med['torch'] * 1e3:>9.3f} ms {ratios[batch]:>5.2f}x  |  "
-              f"{'':>13}{best['engine'] * 1e3:>7.3f} ms {best['torch'] * 1e3:>7.3f} ms {best['engine'] / best['torch']:>5.2f}x"
-              f"  |  {100 * flops / med['engine'] / peak:>10.1f}% {100 * flops / med['torch'] / peak:>11.1f}%")
+        print(f"{batch:>5} {med['engine'] * 1e3:>8.3f} ms {med['torch'] * 1e3:>8.3f} ms {ratios[batch]:>6.2f}x  "
+              f"{best['engine'] * 1e3:>8.3f} ms {best['torch'] * 1e3:>8.3f} ms {best['engine'] / best['torch']:>6.2f}x"
+              f"  {100 * flops / med['engine'] / peak:>10.1f}% {100 * flops / med['torch'] / peak:>11.1f}%")
     if "256" in ratios:
         verdict = "within" if ratios["256"] <= TARGET_RATIO else "ABOVE"
         print(f"\nbatch 256, {args.threads} thread(s): course_lib / PyTorch = {ratios['256']:.2f}x "
