@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 from matplotlib.patches import FancyArrowPatch
+from matplotlib.ticker import MaxNLocator
 
 from course_lib import calculus as calc
 from course_lib.surfaces import SURFACES, get_surface
@@ -139,6 +140,8 @@ class GradientField(BlittedWidget):
 
         axs = self.ax_slice
         # The y axis moves with the point: drawn every time, like the lines (not part of the background).
+        # Four intervals at most: tick labels are most of the cost of a move.
+        axs.yaxis.set_major_locator(MaxNLocator(nbins=4))
         self.moving(axs.yaxis)
         (self.slice_f,) = axs.plot([], [], color=PALETTE["blue"], lw=2, label="f along the gradient")
         (self.slice_lin,) = axs.plot([], [], "--", color=PALETTE["orange"], lw=2, label="1st-order Taylor (tangent)")
