@@ -8,27 +8,13 @@ runs with their sharpness) is done once per setting and cached, so a move only l
 """
 from __future__ import annotations
 
-import html
 from functools import lru_cache
 
 import numpy as np
 
 from course_lib import landscape_experiment as E
 from course_lib import landscapes as L
-from course_lib.widgets.base import PALETTE, BlittedWidget, register_widget
-
-class _ShowsErrors:
-    """An exception raised by an update (compute or draw) is shown in the readout, never swallowed silently."""
-
-    def update(self, **changes):
-        try:
-            return super().update(**changes)
-        except Exception as exc:  # the learner sees it under the figure; the figure keeps its last state
-            self.readout = f"<b>error</b>: {type(exc).__name__}: {html.escape(str(exc))}"
-            if self._readout_view is not None:
-                self._readout_view.value = self.readout
-            return None
-
+from course_lib.widgets.base import LEGEND_FONTSIZE, PALETTE, BlittedWidget, register_widget
 
 # -- the slice viewer -------------------------------------------------------------------------------------
 DIRECTIONS = ("filter-normalized", "raw", "PCA")
@@ -115,7 +101,7 @@ def landscape_view(view: str = "2-D", directions: str = "filter-normalized", res
 
 
 @register_widget
-class LandscapeViewer(_ShowsErrors, BlittedWidget):
+class LandscapeViewer(BlittedWidget):
     """The loss around the trained network on a plane or a line, with the training trajectory."""
 
     name = "08.landscape_viewer"
@@ -135,7 +121,7 @@ class LandscapeViewer(_ShowsErrors, BlittedWidget):
         gs = fig.add_gridspec(1, 2, width_ratios=[1, 0.05])
         self.ax2 = fig.add_subplot(gs[0, 0])
         self.cax = fig.add_subplot(gs[0, 1])
-        self.ax1 = fig.add_axes(self.ax2.get_position(), label="1-D")  # the same place; one is shown at a time
+        self.ax1 = fig.add_subplot(gs[0, 0], label="1-D")  # the same place; one is shown at a time
         ext = (GRID[0], GRID[-1], GRID[0], GRID[-1])
         self.image = self.ax2.imshow(np.zeros((len(GRID), len(GRID))), origin="lower", extent=ext, cmap="viridis",
                                      norm=Normalize(*LOG_LOSS_LIM), interpolation="bilinear", aspect="auto")
@@ -144,25 +130,28 @@ class LandscapeViewer(_ShowsErrors, BlittedWidget):
         (self.start,) = self.ax2.plot([], [], "o", color=PALETTE["vermillion"], ms=7, label="initialization")
         (self.end,) = self.ax2.plot([0], [0], "*", color="white", mec="black", ms=13, label="trained θ*")
         self.ax2.set(xlim=(GRID[0], GRID[-1]), ylim=(GRID[0], GRID[-1]), xlabel="α (along d₁)", ylabel="β (along d₂)")
-        self.ax2.legend(loc="upper right", fontsize=7, framealpha=0.85)
         (self.l1,) = self.ax1.plot(GRID, np.ones_like(GRID), "o-", ms=3, color=PALETTE["blue"], label="along d₁ (β = 0)")
         (self.l2,) = self.ax1.plot(GRID, np.ones_like(GRID), "s--", ms=3, color=PALETTE["vermillion"],
                                    label="along d₂ (α = 0)")
         self.ax1.set(yscale="log", ylim=(10 ** LOG_LOSS_LIM[0], 10 ** LOG_LOSS_LIM[1]), xlim=(GRID[0], GRID[-1]),
                      xlabel="step size along the direction", ylabel="training loss")
         self.ax1.grid(alpha=0.3)
-        self.ax1.legend(loc="upper center", fontsize=7, framealpha=0.85)
-        self.title = self.ax2.set_title(" ", fontsize=9)
-        self.title1 = self.ax1.set_title(" ", fontsize=9)
+        # One legend for both panels, below them: inside, it would sit on the data.
+        fig.legend([self.path, self.start, self.end, self.l1, self.l2],
+                   [a.get_label() for a in (self.path, self.start, self.end, self.l1, self.l2)],
+                   loc="outside lower center", ncols=3, fontsize=LEGEND_FONTSIZE, frameon=False)
+        self.ax2.set_title("the loss on a plane through θ*", fontsize=9)
+        self.ax1.set_title("the loss along two lines through θ*", fontsize=9)
         self._view, self._backgrounds = None, {}
-        self.moving(self.image, self.path, self.start, self.end, self.l1, self.l2, self.title, self.title1)
+        # No moving text: drawing a title costs more than the rest of a move; the readout names the setting.
+        self.moving(self.image, self.path, self.start, self.end, self.l1, self.l2)
 
     def draw(self, data) -> None:
         two = data["view"] == "2-D"
         if data["view"] != self._view:  # the other panel: its own background, rendered the first time only
-            for artist in (self.ax2, self.cax, self.image, self.path, self.start, self.end, self.title):
+            for artist in (self.ax2, self.cax, self.image, self.path, self.start, self.end):
                 artist.set_visible(two)
-            for artist in (self.ax1, self.l1, self.l2, self.title1):
+            for artist in (self.ax1, self.l1, self.l2):
                 artist.set_visible(not two)
             self._view, self._background = data["view"], self._backgrounds.get(data["view"])
         self.image.set_data(np.log10(np.clip(data["grid"], 1e-300, None)))
@@ -171,12 +160,10 @@ class LandscapeViewer(_ShowsErrors, BlittedWidget):
         self.start.set_data(xy[:1, 0], xy[:1, 1])
         self.l1.set_ydata(np.clip(data["line1"], 10 ** LOG_LOSS_LIM[0], 10 ** LOG_LOSS_LIM[1]))
         self.l2.set_ydata(np.clip(data["line2"], 10 ** LOG_LOSS_LIM[0], 10 ** LOG_LOSS_LIM[1]))
-        net = "rescaled network (layer 1 ×4, layer 2 ÷4)" if data["rescaled"] else "trained network"
-        text = f"{data['directions']} directions, {net}"
-        self.title.set_text(text)
-        self.title1.set_text(text)
+        net = f"the rescaled network (layer 1 ×{RESCALE:g}, layer 2 ÷{RESCALE:g})" if data["rescaled"] \
+            else "the trained network"
         self.readout = (
-            f"L(θ*) = {data['loss']:.4f}; on the plane the loss ranges from {data['grid'].min():.4f} to "
+            f"<b>{data['directions']} directions, {net}</b>. L(θ*) = {data['loss']:.4f}; on the plane the loss ranges from {data['grid'].min():.4f} to "
             f"{data['grid'].max():.3g}. Curvature of the 1-D slice along d₁ at 0: {data['curvature']:.3g} "
             f"(‖d₁‖ = {data['d_norms'][0]:.3g}). The plane holds {data['captured']:.1%} of the trajectory's squared "
             f"distance to θ*.")
@@ -190,12 +177,10 @@ class LandscapeViewer(_ShowsErrors, BlittedWidget):
         import ipywidgets as w
 
         p = self.params
-        style = {"description_width": "initial"}
         return {
-            "view": w.ToggleButtons(options=list(VIEWS), value=p["view"], description="slice", style=style),
-            "directions": w.Dropdown(options=list(DIRECTIONS), value=p["directions"], description="directions",
-                                     style=style),
-            "rescaled": w.Checkbox(value=p["rescaled"], description="rescale layers (×4, ÷4)", style=style),
+            "view": w.ToggleButtons(options=list(VIEWS), value=p["view"], description="slice"),
+            "directions": w.Dropdown(options=list(DIRECTIONS), value=p["directions"], description="directions"),
+            "rescaled": w.Checkbox(value=p["rescaled"], description="rescale layers (×4, ÷4)"),
         }
 
 
@@ -236,7 +221,7 @@ def eos_race(lr: float = 0.6, others: bool = True) -> dict:
 
 
 @register_widget
-class EdgeOfStability(_ShowsErrors, BlittedWidget):
+class EdgeOfStability(BlittedWidget):
     """The sharpness rises until it meets 2/η, then hovers there; the loss keeps falling, not monotonically."""
 
     name = "08.edge_of_stability"
@@ -258,8 +243,9 @@ class EdgeOfStability(_ShowsErrors, BlittedWidget):
         self.crossed = self.ax.axvline(0, color=PALETTE["grey"], ls=":", lw=1)
         last = max(r.steps[-1] for r in runs.values())
         self.ax.set(xlim=(0, last), ylim=SHARPNESS_LIM, xlabel="step", ylabel="λ_max of the Hessian",
-                    title="sharpness (grey: the other learning rates)")
-        self.ax.legend(loc="lower right", fontsize=7, framealpha=0.85)
+                    title="sharpness against 2/η")
+        fig.legend([self.sharp, self.limit, self.faint[EOS_LRS[0]]], ["sharpness λ_max", "2/η", "other learning rates"],
+                   loc="outside lower left", ncols=3, fontsize=LEGEND_FONTSIZE, frameon=False)
         self.ax.grid(alpha=0.3)
         (self.loss,) = self.ax_loss.plot([], [], color=PALETTE["black"], lw=1.2)
         self.ax_loss.set(xlim=(0, last), yscale="log", ylim=(0.02, 1.0), xlabel="step", ylabel="training loss (MSE)",
@@ -289,8 +275,7 @@ class EdgeOfStability(_ShowsErrors, BlittedWidget):
         import ipywidgets as w
 
         p = self.params
-        style = {"description_width": "initial"}
         return {
-            "lr": w.SelectionSlider(options=list(EOS_LRS), value=p["lr"], description="learning rate η", style=style),
-            "others": w.Checkbox(value=p["others"], description="show the other η", style=style),
+            "lr": w.SelectionSlider(options=list(EOS_LRS), value=p["lr"], description="learning rate η"),
+            "others": w.Checkbox(value=p["others"], description="show the other η"),
         }
