@@ -162,6 +162,8 @@ def worker(framework: str, threads: int, batches, repeats: int, steps: int) -> d
                 step()
             times.append((time.perf_counter() - start) / n)
         result["batches"][str(batch)] = {"first_loss": first_loss, "seconds_per_step": times}
+    other = "course_lib" if framework == "torch" else "torch"
+    assert other not in sys.modules, f"the {framework} worker imported {other}: its thread pool would compete"
     return result
 
 
