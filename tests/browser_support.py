@@ -522,3 +522,30 @@ def settle(front_ends, rounds: int = 10) -> int:
         if not delivered:
             return total
     raise AssertionError(f"the sliders still echo after {rounds} rounds")
+
+
+# -- checks on a widget's box in the page ------------------------------------------------------
+# Labels whose text does not fit their box (the browser cuts them to "compone…").
+CUT_LABELS_JS = """e => [...e.querySelectorAll('.widget-label')]
+    .filter(l => l.offsetParent !== null && l.scrollWidth > l.clientWidth + 0.5)
+    .map(l => `${l.textContent.trim()} (${l.scrollWidth} > ${l.clientWidth} px)`)"""
+
+
+def cut_labels(box) -> list[str]:
+    """The labels in ``box`` that the browser shows cut off (empty when every one fits)."""
+    return box.evaluate(CUT_LABELS_JS)
+
+
+# Count the figure's re-renders: every new PNG is a new src on the <img>.
+COUNT_RENDERS_JS = """img => { window.__courseRenders = 0;
+    new MutationObserver(() => { window.__courseRenders += 1; })
+        .observe(img, {attributes: true, attributeFilter: ['src']}); }"""
+
+
+def count_renders(image) -> None:
+    """Start counting the src changes of ``image`` (read them with :func:`renders_counted`)."""
+    image.evaluate(COUNT_RENDERS_JS)
+
+
+def renders_counted(page) -> int:
+    return page.evaluate("() => window.__courseRenders")

@@ -4,7 +4,7 @@ The end-to-end check that a learner's browser shows a live widget: JupyterLab (t
 serves a temporary copy of ``chapters/`` and Debian's headless Chromium, driven by
 Playwright, opens ``01_linear_algebra.ipynb``, runs it from the Run menu, nudges the first
 slider of the 2x2-matrix widget with the keyboard and expects the readout ("det A = ...")
-and the figure to change. Whatever fails, a screenshot is saved and its path is in the
+and the figure to change; no slider label may be cut off. Whatever fails, a screenshot is saved and its path is in the
 message (see ``browser_support.widget_in_lab``).
 
 Chromium is never downloaded (no ``playwright install``): without Debian's ``chromium`` the
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import nudge_slider, wait_for_change, wait_for_stable, widget_in_lab
+from browser_support import cut_labels, nudge_slider, wait_for_change, wait_for_stable, widget_in_lab
 
 pytestmark = pytest.mark.browser
 
@@ -37,6 +37,7 @@ def test_matrix_widget_answers_slider_in_jupyterlab(tmp_path):
         wait_for_change(read, "", deadline.left(10))
         before, before_src = read(), image.get_attribute("src")
         assert "det A = " in before, f"unexpected readout before the move: {before!r}"
+        assert not cut_labels(box), f"labels cut off: {cut_labels(box)}"
 
         nudge_slider(box.locator(".widget-slider").first, presses=5)
         wait_for_change(read, before, deadline.left(20))

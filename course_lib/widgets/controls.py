@@ -138,7 +138,7 @@ def fit_descriptions(controls: dict) -> dict:
 
     ipywidgets' default label is 80 px and cuts longer text to "compone…"; one width per widget
     keeps the sliders aligned when the row wraps. Each control's total width is its label
-    plus a body: a slider's track and readout, a dropdown's longest option. Checkboxes carry
+    plus a body: a slider's track and readout, a menu's longest option. Checkboxes carry
     their description beside the box and are left alone. Returns ``controls``.
     """
     import ipywidgets as w
@@ -150,7 +150,7 @@ def fit_descriptions(controls: dict) -> dict:
     label = label_width_px(c.description for c in labelled.values())
     for control in labelled.values():
         control.style.description_width = f"{label}px"
-        if hasattr(control, "options"):
+        if hasattr(control, "options") and not isinstance(control, w.SelectionSlider):  # a menu
             texts = [str(o[0] if isinstance(o, tuple) else o) for o in control.options]
             body = max(120, label_width_px(texts) + 36)  # 36: the select's arrow and border
         else:
