@@ -1,6 +1,7 @@
 """Chapter 01 checks: references and alternative correct answers pass, stubs are "not attempted",
 hard-coded and plausible wrong answers fail with the hint aimed at that slip."""
 import numpy as np
+import scipy.linalg
 
 from course_lib import linalg as la
 from check_contract import contract_tests
@@ -74,6 +75,90 @@ def _svd(X):
     return np.linalg.svd(X, full_matrices=False)
 
 
+EPS = np.finfo(np.float64).eps
+
+
+def _svd_rank(A, full_matrices=True, zero=lambda s, tol: s <= tol):
+    """U, s, Vt and the rank, with the singular values that ``zero`` picks counted as 0."""
+    U, s, Vt = np.linalg.svd(A, full_matrices=full_matrices)
+    tol = max(A.shape) * EPS * (s[0] if s.size else 0.0)
+    return U, s, Vt, int(np.sum(~zero(s, tol)))
+
+
+def null_space_rotated(A):
+    """Another orthonormal basis of the same subspace: any one must pass."""
+    V0 = la.null_space(A)
+    Q, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((V0.shape[1],) * 2))
+    return V0 @ Q
+
+
+def null_space_eig(A, tol=1e-8):
+    """Eigenvectors of eigenvalue 0, orthonormalized: right for a diagonalizable A, wrong for a defective one."""
+    w, V = np.linalg.eig(A)
+    zero = np.abs(w) <= tol * max(np.abs(w).max(), 1e-300)
+    return np.linalg.qr(V[:, zero].real)[0] if zero.any() else np.zeros((A.shape[1], 0))
+
+
+def null_space_eig_raw(A):
+    w, V = np.linalg.eig(A)
+    return V[:, np.abs(w) <= 1e-8 * max(np.abs(w).max(), 1e-300)].real
+
+
+def solve_reference(A, b):
+    sol = la.solve_linear_system(A, b)
+    return sol.status, sol.x, sol.null_basis
+
+
+def solve_other_particular(A, b):
+    """Not the minimum-norm solution: x_p + V0 c is a particular solution too."""
+    status, x, V0 = solve_reference(A, b)
+    return [status, x + V0 @ np.full(V0.shape[1], 3.0), null_space_rotated(A)]
+
+
+def solve_by_augmented_rank(A, b, status_of=None):
+    """Rouche-Capelli by ranks of [A | b] (b scaled like the columns), lstsq for x."""
+    _, s, Vt, r = _svd_rank(A)
+    nb = np.linalg.norm(b)
+    scaled = b * (s[0] / nb) if nb > 0 and s[0] > 0 else b
+    r_aug = np.linalg.matrix_rank(np.column_stack([A, scaled]))
+    status = "none" if r_aug > r else "unique" if r == A.shape[1] else "infinite"
+    if status_of is not None:
+        status = status_of(A, b, r)
+    return status, np.linalg.lstsq(A, b, rcond=None)[0], Vt[r:].T
+
+
+def _consistent(A, b, x, exact=False):
+    residual = np.linalg.norm(A @ x - b)
+    return residual == 0 if exact else residual <= 1e-10 * (np.linalg.norm(A, 2) * np.linalg.norm(x) + np.linalg.norm(b))
+
+
+def solve_ignoring_inconsistency(A, b):
+    return solve_by_augmented_rank(A, b, lambda A, b, r: "unique" if r == A.shape[1] else "infinite")
+
+
+def solve_exact_residual(A, b):
+    x = np.linalg.lstsq(A, b, rcond=None)[0]
+    return solve_by_augmented_rank(A, b, lambda A, b, r: "none" if not _consistent(A, b, x, exact=True)
+                                   else "unique" if r == A.shape[1] else "infinite")
+
+
+def solve_full_rank_means_unique(A, b):
+    return solve_by_augmented_rank(A, b, lambda A, b, r: "none" if not _consistent(
+        A, b, np.linalg.lstsq(A, b, rcond=None)[0]) else "unique" if r == min(A.shape) else "infinite")
+
+
+def solve_absolute_tolerances(A, b):
+    U, s, Vt, r = _svd_rank(A, zero=lambda s, tol: np.isclose(s, 0))
+    x = np.linalg.lstsq(A, b, rcond=None)[0]
+    status = "none" if not np.isclose(np.linalg.norm(A @ x - b), 0) else "unique" if r == A.shape[1] else "infinite"
+    return status, x, Vt[r:].T
+
+
+def solve_zero_x_when_none(A, b):
+    status, x, V0 = solve_reference(A, b)
+    return status, (np.zeros_like(x) if status == "none" else x), V0
+
+
 # question id -> (reference, [alternative correct answers], hard-coded answer)
 CORRECT = {
     "01.broadcast_center": (la.center, [lambda X: X - X.mean(0), lambda X: X - np.mean(X, axis=0)[None, :]],
@@ -84,11 +169,14 @@ CORRECT = {
                   lambda A, B: np.eye(3)),
     "01.det2x2": (la.det2x2, [np.linalg.det, lambda A: A[0, 0] * A[1, 1] - A[0, 1] * A[1, 0]],
                   lambda A: 1.0),
-    "01.inverse2x2": (la.inv2x2, [np.linalg.inv, la.inverse], lambda A: np.eye(2)),
     "01.eig_symmetric": (la.eig_sym, [eig_via_eigh, lambda A: list(la.eig_sym(A))], lambda A: (np.ones(3), np.eye(3))),
     "01.power_iteration": (lambda A, n: la.power_iteration(A, n), [power_iteration_plain, power_iteration_list],
                            lambda A, n: (5.0, np.ones(A.shape[0]) / np.sqrt(A.shape[0]))),
     "01.svd_rank_k": (la.rank_k_approx, [svd_sum_of_outer_products], lambda A, k: np.zeros((6, 4))),
+    "01.null_space": (la.null_space, [scipy.linalg.null_space, null_space_rotated, lambda A: -la.null_space(A)],
+                      lambda A: np.zeros((4, 2))),
+    "01.solve_system": (solve_reference, [solve_other_particular, solve_by_augmented_rank],
+                        lambda A, b: ("unique", np.ones(3), np.zeros((3, 0)))),
     "01.explained_variance_ratio": (lambda X, k: la.pca(X, k).explained_variance_ratio, [evr_via_covariance],
                                     lambda X, k: np.array([0.6, 0.3])),
     "01.pca_project": (lambda X, k: la.pca(X, k).scores, [pca_via_covariance],
@@ -119,11 +207,6 @@ WRONG = {
         (lambda A: abs(np.linalg.det(A)), "signed"),
         (lambda A: A[0, 0] * A[1, 0] - A[0, 1] * A[1, 1], "DIAGONAL"),
     ],
-    "01.inverse2x2": [
-        (lambda A: np.array([[A[1, 1], -A[0, 1]], [-A[1, 0], A[0, 0]]]), "divide by the determinant"),
-        (lambda A: np.array([[A[1, 1], A[0, 1]], [A[1, 0], A[0, 0]]]) / np.linalg.det(A), "off-diagonal"),
-        (lambda A: np.array([[A[0, 0], -A[0, 1]], [-A[1, 0], A[1, 1]]]) / np.linalg.det(A), "Swap"),
-    ],
     "01.eig_symmetric": [
         (np.linalg.eigh, "ASCENDING"),
         (lambda A: (np.linalg.eigh(A)[0][::-1], np.linalg.eigh(A)[1]), "Reorder"),
@@ -143,6 +226,28 @@ WRONG = {
         (lambda A, k: la.svd_reconstruct(*(a[..., -k:] if i < 2 else a[-k:] for i, a in enumerate(_svd(A)))),
          "SMALLEST"),
         (lambda A, k: la.rank_k_approx(A, min(k + 1, min(A.shape))) if k < min(A.shape) else 2 * A, "Off by one"),
+    ],
+    "01.null_space": [
+        (lambda A: _svd_rank(A, zero=lambda s, tol: s == 0)[2][_svd_rank(A, zero=lambda s, tol: s == 0)[3]:].T,
+         "exactly 0"),
+        (lambda A: _svd_rank(A, full_matrices=False)[2][_svd_rank(A)[3]:].T, "full_matrices=True"),
+        (lambda A: la.null_space(A).T, "COLUMNS"),
+        (lambda A: _svd_rank(A, zero=lambda s, tol: np.isclose(s, 0))[2][
+            _svd_rank(A, zero=lambda s, tol: np.isclose(s, 0))[3]:].T, "relative tol"),
+        (lambda A: la.null_space(A) if la.rank(A) < A.shape[1] else None, "(n, 0)"),
+        (lambda A: np.linalg.svd(A)[2][:A.shape[1] - la.rank(A)].T, "FIRST rows"),
+        (null_space_eig_raw, "orthonormal"),
+        (null_space_eig, "singular values"),
+    ],
+    "01.solve_system": [
+        (solve_ignoring_inconsistency, "Rouché-Capelli"),
+        (solve_exact_residual, "not exactly 0"),
+        (solve_full_rank_means_unique, "UNKNOWNS"),
+        (solve_absolute_tolerances, "absolute tolerance"),
+        (solve_zero_x_when_none, "least-squares solution"),
+        (lambda A, b: (*solve_reference(A, b)[:2], solve_reference(A, b)[2].T), "COLUMNS"),
+        (lambda A, b: ("unique", np.linalg.solve(A, b), np.zeros((A.shape[1], 0))), "SVD"),
+        (lambda A, b: solve_reference(A, b)[1:] + solve_reference(A, b)[:1], "status must be one of"),
     ],
     "01.explained_variance_ratio": [
         (lambda X, k: (_svd(X)[1] ** 2 / np.sum(_svd(X)[1] ** 2))[:k], "Centre"),
@@ -191,12 +296,6 @@ def test_power_iteration_returning_the_absolute_eigenvalue_always_fails(monkeypa
         monkeypatch.setenv("COURSE_SEED", str(seed))
         result = run_check("01.power_iteration", power_iteration_norm)
         assert result.status == "failed" and "NEGATIVE" in result.hint, (seed, str(result))
-
-
-def test_a_copied_worked_example_is_named():
-    example = la.inv2x2(np.array([[2.0, 1.0], [5.0, 3.0]]))
-    result = run_check("01.inverse2x2", lambda A: example.copy())
-    assert result.status == "failed" and "worked example" in result.hint, str(result)
 
 
 globals().update(contract_tests("01", CORRECT, WRONG, seeds=SEEDS, wrong_seeds=SEEDS[:3]))

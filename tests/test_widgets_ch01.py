@@ -192,8 +192,10 @@ def test_linear_system_compute_agrees_with_linalg_and_rouche_capelli(a11, a12, a
     ref = la.solve_linear_system(A, b)
     assert (sol.status, sol.rank) == (ref.status, ref.rank) and np.allclose(sol.x, ref.x)
     assert sol.rank == np.linalg.matrix_rank(A)
-    # Rouche-Capelli: a solution exists exactly when rank [A | b] = rank A.
-    assert (sol.status != "none") == (data["augmented_rank"] == sol.rank)
+    # Rouche-Capelli: a solution exists exactly when rank [A | b] = rank A (here b and A have comparable
+    # sizes, so even the unscaled augmented matrix gives the same verdict).
+    assert (sol.status != "none") == (data["augmented_rank"] == sol.rank) == \
+        (la.rank(np.column_stack([A, b])) == sol.rank)
     # A x-hat is the point of col(A) closest to b: the residual is orthogonal to the columns.
     assert np.allclose(A.T @ (data["projection"] - b), 0.0, atol=1e-9)
     for kind, segment in data["equations"]:

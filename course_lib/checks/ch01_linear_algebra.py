@@ -8,7 +8,9 @@ implementation (loops, ``einsum``, ``@``, ``np.linalg``) passes and a hard-coded
 Eigenvectors, singular vectors and principal components are only defined up to sign:
 those answers are compared after flipping each column to agree with the reference
 (:func:`course_lib.linalg.flip_signs`), and the candidate mistakes go through the same
-alignment.
+alignment. A null-space basis is unique only up to a rotation inside the subspace, so it is
+judged by its shape, its orthonormality, ``A @ V0 = 0`` and its projector ``V0 V0^T`` against
+the reference's; a particular solution of ``A x = b`` by its residual (any one passes).
 """
 from __future__ import annotations
 
@@ -163,7 +165,7 @@ def _check_matmul(t: Tester):
         t.expect_close(t.call(A, B), A @ B, case=case, mistakes=mistakes)
 
 
-# -- 4. determinant and inverse ---------------------------------------------------------------
+# -- 4. the determinant -----------------------------------------------------------------------
 @question("01.det2x2", title="Determinant of a 2x2 matrix")
 def _check_det2x2(t: Tester):
     theta = t.rng.uniform(0, 2 * np.pi)
@@ -186,39 +188,6 @@ def _check_det2x2(t: Tester):
                 a * c - b * d,
             "The determinant is ad - bc: you paired the entries row by row (ab - cd).": a * b - c * d,
         })
-
-
-@question("01.inverse2x2", title="Inverse of a 2x2 matrix",
-          examples={"inv2x2(M) of the chapter's M = [[2, 1], [5, 3]]":
-                    lambda: la.inv2x2(np.array([[2.0, 1.0], [5.0, 3.0]]))})
-def _check_inverse2x2(t: Tester):
-    cases = []
-    while len(cases) < 3:
-        A = t.rng.standard_normal((2, 2))
-        if abs(la.det2x2(A)) > 0.3:  # keep the inverse well conditioned
-            cases.append(A)
-    cases += [np.diag(t.rng.uniform(0.5, 3, 2) * t.rng.choice([-1, 1], 2)),
-              np.array([[2.0, 1.0], [1.0, 1.0]]) + np.diag(t.rng.integers(1, 4, 2))]
-    for A in cases:
-        (a, b), (c, d) = A
-        det = a * d - b * c
-        mistakes = {
-            "You forgot to divide by the determinant: A^-1 = (1 / (ad - bc)) [[d, -b], [-c, a]].":
-                np.array([[d, -b], [-c, a]]),
-            "You multiplied by the determinant; divide by it instead.": det * np.array([[d, -b], [-c, a]]),
-            "Sign pattern: the off-diagonal entries b and c change sign: [[d, -b], [-c, a]] / det.":
-                np.array([[d, b], [c, a]]) / det,
-            "Sign pattern: the DIAGONAL keeps its sign (a and d swap places); only b and c are negated.":
-                np.array([[-d, b], [c, -a]]) / det,
-            "Swap the diagonal entries: the top-left entry of the inverse is d, the bottom-right is a.":
-                np.array([[a, -b], [-c, d]]) / det,
-            "b and c stay in their places (only their signs change): [[d, -b], [-c, a]] / det.":
-                np.array([[d, -c], [-b, a]]) / det,
-        }
-        if np.all(A != 0):
-            mistakes["1 / A inverts every entry separately; the matrix inverse is the matrix with "
-                     "A A^-1 = I."] = 1 / A
-        t.expect_close(t.call(A), np.linalg.inv(A), case={"A": A, "det A": det}, mistakes=mistakes)
 
 
 # -- 5. eigenvalues and eigenvectors ----------------------------------------------------------
@@ -309,7 +278,243 @@ def _check_svd_rank_k(t: Tester):
                  case=case)
 
 
-# -- 7. PCA -------------------------------------------------------------------------------------
+# -- 7. rank, null space and solving A x = b ----------------------------------------------------
+_EPS = np.finfo(np.float64).eps
+_NULL_HINTS = {
+    "rows": "The basis vectors are the COLUMNS of the answer, shape (n, n - r), so that A @ V0 = 0; yours "
+            "are in the rows (return V0.T, e.g. Vt[r:].T rather than Vt[r:]).",
+    "empty": "When rank A = n the null space is {0}: its basis has no vectors, and the vectors are the COLUMNS, "
+             "so return an empty array of shape (n, 0) (for example Vt[n:].T), not None, a zero vector or "
+             "shape (0, n).",
+    "exact": "You tested the singular values for being exactly 0. In floating point the 'zero' ones come out "
+             "near eps * s_1 (about 1e-16 s_1), not 0: count s_i <= tol with tol = max(m, n) * eps * s_1.",
+    "thin": "For a wide matrix (m < n) the null space has dimension at least n - m, but "
+            "np.linalg.svd(A, full_matrices=False) returns only min(m, n) rows of Vt: use full_matrices=True "
+            "(Vt is then n x n, and its last n - r rows span the null space).",
+    "absolute": "An absolute tolerance does not scale with A: here s_1 = {s1:.3g}, and the rounding-level "
+                "singular values are about eps * s_1. Use the relative tol = max(m, n) * eps * s_1 "
+                "(np.linalg.matrix_rank's rule).",
+    "m_not_n": "The null space lives in R^n (n = number of COLUMNS, the unknowns): its dimension is n - rank, "
+               "not m - rank.",
+    "eigen": "Eigenvalues do not measure the rank: every eigenvalue of this A is 0, yet its rank is {r} (a "
+             "defective matrix, like the chapter's shear minus I). The rank counts the non-zero singular values "
+             "(the SVD), not eigenvalues.",
+    "orthonormal": "The columns must be orthonormal (unit length, mutually perpendicular). Right singular "
+                   "vectors are; eigenvectors of a non-symmetric matrix and the special solutions of an "
+                   "echelon form are not (orthonormalize them with np.linalg.qr).",
+    "leading": "Those are the FIRST rows of Vt, which span the row space (A v_i = s_i u_i is not 0). The null "
+               "space is spanned by the LAST n - r rows: Vt[r:].",
+    "not_null": "Every column v must satisfy A v = 0 (to rounding): check which vectors you kept. The null space is "
+                "spanned by the right singular vectors whose singular values count as zero, the last n - r rows "
+                "of Vt (eigenvectors of the eigenvalue 0 span it too in exact arithmetic, but an eigensolver on a "
+                "non-symmetric matrix is not a reliable way to find them: use the singular values).",
+}
+
+
+def _low_rank(t: Tester, m: int, n: int, r: int, scale: float = 1.0) -> np.ndarray:
+    """A random ``(m, n)`` matrix of rank ``r``, singular values in [0.3, 1] * scale: a clear gap above the
+    rounding-level zeros, so every tolerance between about 1e-13 s_1 and 0.1 s_1 finds the same rank."""
+    U, _ = np.linalg.qr(t.rng.standard_normal((m, m)))
+    V, _ = np.linalg.qr(t.rng.standard_normal((n, n)))
+    s = np.sort(t.rng.uniform(0.3, 1.0, r))[::-1] * scale
+    return (U[:, :r] * s) @ V[:, :r].T
+
+
+def _nilpotent(t: Tester, n: int) -> np.ndarray:
+    """``Q J Q^T`` with J the n x n shift (ones above the diagonal): every eigenvalue 0, rank n - 1."""
+    Q, _ = np.linalg.qr(t.rng.standard_normal((n, n)))
+    return t.rng.uniform(0.5, 2.0) * Q @ np.eye(n, k=1) @ Q.T
+
+
+def _call_linalg(t: Tester, *args):
+    """``t.call``; a NumPy linear-algebra error in the learner's code gets a hint about the method."""
+    try:
+        return t.call(*args)
+    except CheckFailed as exc:
+        if "LinAlgError" in exc.message:
+            exc.hint = ("np.linalg.solve, inv and eig need a square (and, for solve/inv, invertible) matrix. "
+                        "This question's matrices may be tall, wide or rank-deficient: work from the SVD, "
+                        "np.linalg.svd(A), which every matrix has.")
+        raise
+
+
+def _null_space_cases(t: Tester) -> list[tuple[str, np.ndarray]]:
+    m, n = (int(v) for v in t.rng.integers(1, 7, 2))
+    return [
+        ("square, rank 2", _low_rank(t, 4, 4, 2)),
+        ("every eigenvalue 0", _nilpotent(t, 3)),
+        ("wide, full row rank", _low_rank(t, 2, 5, 2)),
+        ("full column rank", _low_rank(t, 5, 3, 3)),
+        ("tall, rank 2", _low_rank(t, 5, 3, 2)),
+        ("wide, rank 1, s_1 about 1e-12", _low_rank(t, 3, 6, 1, 1e-12)),
+        ("tall, rank 3, s_1 about 1e10", _low_rank(t, 6, 4, 3, 1e10)),
+        ("the zero matrix", np.zeros((3, 3))),
+        ("1 x 1 and zero", np.zeros((1, 1))),
+        ("random shape", _low_rank(t, m, n, int(t.rng.integers(0, min(m, n) + 1)))),
+    ]
+
+
+def _expect_null_basis(t: Tester, V0, A: np.ndarray, label: str, *, what: str = "Null-space basis",
+                       case: dict) -> None:
+    """Check that ``V0`` is an orthonormal basis of null(A) (any one: projectors are compared).
+
+    Tolerances: for these matrices (a gap s_r >= 0.3 s_1 above rounding-level zeros) the null space is
+    determined to about eps * s_1 / s_r < 1e-15; 1e-9 also admits correct but less accurate routes, such
+    as eigenvectors of A^T A (error about eps (s_1 / s_r)^2).
+    """
+    m, n = A.shape
+    U, s, Vt = np.linalg.svd(A)
+    tol = max(m, n) * _EPS * (s[0] if s.size else 0.0)
+    r = int(np.sum(s > tol))
+    ref = Vt[r:].T
+    expected_shape = (n, n - r)
+    if V0 is None or not isinstance(V0, np.ndarray) or V0.ndim != 2:
+        shape = f"shape {np.shape(V0)}" if isinstance(V0, np.ndarray) else type(V0).__name__
+        hint = _NULL_HINTS["empty"] if r == n else "Return a 2-D array whose columns are the basis vectors."
+        t.fail(f"{what}: expected a 2-D array of shape {expected_shape}, got {shape}.", hint=hint, case=case)
+    if V0.dtype.kind not in "fiu" or not np.all(np.isfinite(V0)):
+        t.fail(f"{what}: expected finite real numbers, got dtype {V0.dtype}.", case=case,
+               hint="Take .real only when the imaginary parts vanish; the SVD of a real matrix is real.")
+    if V0.shape != expected_shape:
+        k = V0.shape[1] if V0.shape[0] == n else V0.shape[0] if V0.shape[1] == n else None
+        # Which slip gives this many columns? (A learner with an exact-zero test or a thin SVD fails on
+        # the first cases, before the scaled ones, where an absolute tolerance shows.)
+        if V0.shape == expected_shape[::-1]:
+            hint = _NULL_HINTS["rows" if r < n else "empty"]
+        elif r == n and V0.size == 0:
+            hint = _NULL_HINTS["empty"]
+        elif label == "every eigenvalue 0" and k is not None:
+            hint = _NULL_HINTS["eigen"].format(r=r)
+        elif "s_1 about" in label:
+            hint = _NULL_HINTS["absolute"].format(s1=s[0])
+        elif k is not None and k == n - int(np.sum(s != 0)):
+            hint = _NULL_HINTS["exact"]
+        elif k is not None and m < n and k == min(m, n) - r:
+            hint = _NULL_HINTS["thin"]
+        elif k is not None and m != n and k == max(m - r, 0):
+            hint = _NULL_HINTS["m_not_n"]
+        else:
+            hint = (f"The null space of this A has dimension n - rank = {n} - {r} = {n - r} (rank-nullity); "
+                    "count the singular values above tol = max(m, n) * eps * s_1.")
+        t.fail(f"{what}: shape {V0.shape}, expected {expected_shape} (rank A = {r}, n = {n}).", hint=hint,
+               case=case)
+    V0 = V0.astype(np.float64)
+    gram_error = float(np.max(np.abs(V0.T @ V0 - np.eye(n - r)), initial=0.0))
+    t.expect(gram_error <= 1e-9, f"{what}: the columns are not orthonormal (V0^T V0 differs from I by "
+             f"{gram_error:.2g}).", hint=_NULL_HINTS["orthonormal"], case=case)
+    residual = float(np.linalg.norm(A @ V0, 2)) if V0.size else 0.0
+    if residual > 1e-9 * max(s[0], np.finfo(np.float64).tiny):
+        leading = n - r <= r and np.allclose(la.projector(V0), la.projector(Vt[:n - r].T), atol=1e-9)
+        t.fail(f"{what}: A @ V0 is not zero (its largest singular value is {residual:.3g}, against s_1 = "
+               f"{s[0]:.3g}).", hint=_NULL_HINTS["leading" if leading else "not_null"], case=case)
+    t.expect_close(la.projector(V0), la.projector(ref), rtol=0.0, atol=1e-9, case=case,
+                   what=f"{what}: the projector V0 V0^T onto your subspace")
+
+
+@question("01.null_space", title="An orthonormal basis of the null space, with a tolerance")
+def _check_null_space(t: Tester):
+    for label, A in _null_space_cases(t):
+        case = {"A": A, "case": label}
+        _expect_null_basis(t, _call_linalg(t, A), A, label, case=case)
+
+
+def _system_cases(t: Tester) -> list[tuple[str, np.ndarray, np.ndarray, str]]:
+    """(label, A, b, expected status). Inconsistent b has a component outside col(A) as large as the rest."""
+    def case(label, m, n, r, consistent, scale=1.0):
+        A = _low_rank(t, m, n, r, scale)
+        U = np.linalg.svd(A)[0]
+        b = U[:, :r] @ t.rng.standard_normal(r) * scale
+        if not consistent:
+            out = U[:, r:] @ t.rng.standard_normal(m - r)
+            b = b + out / np.linalg.norm(out) * max(np.linalg.norm(b), scale)
+        return label, A, b, "none" if not consistent else "unique" if r == n else "infinite"
+
+    m, n = (int(v) for v in t.rng.integers(1, 6, 2))
+    r = int(t.rng.integers(0, min(m, n) + 1))
+    return [
+        case("square, invertible", 3, 3, 3, True),
+        case("tall, full column rank, b in col(A)", 4, 2, 2, True),
+        case("tall, b not in col(A)", 4, 2, 2, False),
+        case("wide, full row rank", 2, 4, 2, True),
+        case("square, rank 2, b in col(A)", 3, 3, 2, True),
+        case("square, rank 2, b not in col(A)", 3, 3, 2, False),
+        ("the zero matrix, b = 0", np.zeros((2, 3)), np.zeros(2), "infinite"),
+        ("the zero matrix, b != 0", np.zeros((2, 2)), t.rng.standard_normal(2), "none"),
+        case("rank 2, s_1 about 1e-12, b in col(A)", 4, 3, 2, True, 1e-12),
+        case("rank 2, s_1 about 1e10, b in col(A)", 3, 4, 2, True, 1e10),
+        case("rank 2, s_1 about 1e10, b not in col(A)", 4, 3, 2, False, 1e10),
+        case("random", m, n, r, bool(r == m or t.rng.random() < 0.5)),
+    ]
+
+
+def _status_hint(expected: str, got: str, label: str, r: int, m: int, n: int, distance: float, s1: float) -> str:
+    if expected == "none":
+        return (f"b is not in the column space: the closest A x is {distance:.3g} away from b. Rouché-Capelli: a "
+                "solution exists only when rank [A | b] = rank A. Test it with numerical ranks: scale b to the "
+                "size of A (b * s_1 / ||b||), append it as a column, and compare the two ranks.")
+    if got == "none":
+        scaled = "s_1 about" in label
+        return ("b IS in the column space here (an exact solution exists). " +
+                (f"This A has s_1 = {s1:.3g}: an absolute tolerance does not scale with A and b; make it "
+                 "relative, max(m, n) * eps * (s_1 ||x|| + ||b||)." if scaled else
+                 "Rounding leaves a residual of about eps * (||A|| ||x|| + ||b||), not exactly 0: compare the "
+                 "residual with such a tolerance, not with 0."))
+    if expected == "infinite" and got == "unique" and r == m < n:
+        return (f"rank A = {r} = m (the rows are independent), but uniqueness needs rank A = n, the number of "
+                f"UNKNOWNS (columns): here null(A) has dimension n - r = {n - r}, and every x_p + V0 c solves it.")
+    if expected == "infinite":
+        return (f"rank A = {r} < n = {n}: the null space is not {{0}}, so x_p + V0 c is a solution for every c "
+                "(count the singular values above tol = max(m, n) * eps * s_1).")
+    return (f"rank A = n = {n}: the null space is {{0}} and the solution is unique (a tolerance that is too loose "
+            "counts a real singular value as 0).")
+
+
+@question("01.solve_system", title="Solve A x = b: none, one or infinitely many solutions")
+def _check_solve_system(t: Tester):
+    for label, A, b, expected in _system_cases(t):
+        m, n = A.shape
+        case = {"A": A, "b": b, "case": label}
+        status, x, V0 = t.parts(_call_linalg(t, A, b), ("status", "x", "V0"), case=case)
+        statuses = ("unique", "infinite", "none")
+        t.expect(isinstance(status, str) and status in statuses, f"status must be one of the strings {statuses}, "
+                 f"got {status!r}.", case=case, hint="Return the status as a string, first: return status, x, V0.")
+        U, s, Vt = np.linalg.svd(A)
+        r = int(np.sum(s > max(m, n) * _EPS * (s[0] if s.size else 0.0)))
+        x_ls = np.linalg.lstsq(A, b, rcond=None)[0]
+        distance = float(np.linalg.norm(A @ x_ls - b))
+        if status != expected:
+            t.fail(f"Status {status!r}, expected {expected!r} (rank A = {r}, m = {m}, n = {n}).", case=case,
+                   hint=_status_hint(expected, status, label, r, m, n, distance, s[0] if s.size else 0.0))
+        if isinstance(x, (list, tuple)):
+            x = np.asarray(x)
+        if not (isinstance(x, np.ndarray) and x.shape == (n,) and x.dtype.kind in "fiu" and np.all(np.isfinite(x))):
+            what = f"shape {x.shape}, dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
+            hint = ("For status 'none' return the least-squares solution as x (it minimizes ||A x - b||), "
+                    "e.g. np.linalg.lstsq(A, b, rcond=None)[0]." if expected == "none" else
+                    "x has one entry per unknown (column of A), shape (n,).")
+            t.fail(f"x: expected finite real numbers of shape ({n},), got {what}.", hint=hint, case=case)
+        x = x.astype(np.float64)
+        # x: any particular solution (any least-squares solution for 'none') passes. A backward-stable
+        # method leaves ||A x - b|| (or ||A^T (A x - b)|| / s_1) at about n eps (s_1 ||x|| + ||b||); 1e-9
+        # leaves room for correct but less stable routes.
+        s1 = s[0] if s.size else 0.0
+        scale = s1 * np.linalg.norm(x) + np.linalg.norm(b)
+        if expected == "none":
+            t.expect(np.linalg.norm(A.T @ (A @ x - b)) <= 1e-9 * s1 * scale,
+                     f"x is not a least-squares solution: ||A x - b|| = {np.linalg.norm(A @ x - b):.4g}, but the "
+                     f"smallest possible is {distance:.4g}.", case=case,
+                     hint="For status 'none', x must minimize ||A x - b||: it solves A^T (A x - b) = 0 (the normal "
+                          "equations), as np.linalg.lstsq(A, b, rcond=None)[0] does for any A.")
+        else:
+            t.expect(np.linalg.norm(A @ x - b) <= 1e-9 * scale, f"x does not solve A x = b: ||A x - b|| = "
+                     f"{np.linalg.norm(A @ x - b):.3g}.", case=case,
+                     hint="Any particular solution will do, e.g. the least-squares one, np.linalg.lstsq(A, b)[0].")
+        V0 = V0 if not isinstance(V0, (list, tuple)) else np.asarray(V0, dtype=np.float64)
+        _expect_null_basis(t, V0, A, label, what="V0 (null-space basis)", case=case)
+
+
+
+# -- 8. PCA -------------------------------------------------------------------------------------
 _CENTRE_HINT = ("Centre the data first: subtract the column means, X - X.mean(axis=0), before the SVD "
                 "(and project the centred data).")
 

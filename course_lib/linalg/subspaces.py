@@ -204,6 +204,9 @@ class LinearSystem(NamedTuple):
         :math:`\mathbf{x} + \mathbf{V}_0\mathbf{c}`.
     rank : int
         :math:`r`, the numerical rank of :math:`\mathbf{A}`.
+    augmented_rank : int
+        The numerical rank of :math:`[\mathbf{A}\mid\beta\mathbf{b}]` (``b`` scaled to the size of
+        ``A``): :math:`r` when a solution exists, :math:`r + 1` when none does.
     residual : float
         :math:`\lVert\mathbf{A}\mathbf{x} - \mathbf{b}\rVert_2`.
     """
@@ -212,6 +215,7 @@ class LinearSystem(NamedTuple):
     x: np.ndarray
     null_basis: np.ndarray
     rank: int
+    augmented_rank: int
     residual: float
 
 
@@ -246,24 +250,23 @@ def solve_linear_system(A: np.ndarray, b: np.ndarray, tol: float | None = None) 
     :math:`\hat{\mathbf{x}} + \mathbf{V}_0\mathbf{c}` it has the smallest norm (it is orthogonal
     to :math:`\mathbf{V}_0`); it is the solution when one exists.
 
-    **The existence test in floating point.** Comparing two numerical ranks depends on how
-    :math:`\mathbf{b}` is scaled against the columns, so the test is the residual
-    :math:`\mathbf{r} = \mathbf{A}\hat{\mathbf{x}} - \mathbf{b}`, judged with the same
-    relative tolerance :math:`\epsilon_{\text{rel}} = \mathrm{tol}/s_1` that decided the rank (by default
-    :math:`\max(m, n)\,\varepsilon_{\text{mach}}`): the system counts as consistent when
-
-    .. math:: \lVert\mathbf{r}\rVert_2 \le \epsilon_{\text{rel}}\,(s_1\lVert\hat{\mathbf{x}}\rVert_2 +
-       \lVert\mathbf{b}\rVert_2),
-
-    which by the Rigal-Gaches theorem holds exactly when :math:`\hat{\mathbf{x}}` solves
-    :math:`(\mathbf{A}+\delta\mathbf{A})\mathbf{x} = \mathbf{b}+\delta\mathbf{b}` for some
-    perturbations with :math:`\lVert\delta\mathbf{A}\rVert_2\le\epsilon_{\text{rel}}\lVert\mathbf{A}\rVert_2`,
-    :math:`\lVert\delta\mathbf{b}\rVert_2\le\epsilon_{\text{rel}}\lVert\mathbf{b}\rVert_2`: as close as the
-    rank decision already allows. To that is added the rounding error of evaluating the
-    residual itself, at most :math:`\gamma_{n+1}(\lVert|\mathbf{A}||\hat{\mathbf{x}}|\rVert_2 +
-    \lVert\mathbf{b}\rVert_2)` with :math:`\gamma_k = k\varepsilon_{\text{mach}}/(1 - k\varepsilon_{\text{mach}})`:
-    below it, an exact solution and a near miss look the same. For :math:`\mathbf{A} = \mathbf{0}`
-    only :math:`\mathbf{b} = \mathbf{0}` is consistent.
+    **The existence test in floating point** is Rouché-Capelli with numerical ranks. Scaling a
+    column changes no exact rank, so :math:`\mathbf{b}` is first scaled to the size of the
+    columns, :math:`\beta\mathbf{b}` with :math:`\beta = s_1/\lVert\mathbf{b}\rVert_2`: otherwise a
+    tiny :math:`\mathbf{b}` would always look consistent (its singular value drowns under the
+    tolerance) and a huge one would push the tolerance above :math:`\mathbf{A}`'s own singular
+    values. Then, with the same rule as for :math:`\mathbf{A}`
+    (:math:`\mathrm{tol}' = \max(m, n+1)\,\varepsilon_{\text{mach}}\,s_1([\mathbf{A}\mid\beta\mathbf{b}])`,
+    or ``tol`` scaled the same way), :math:`\mathbf{b}` counts as in the column space when
+    :math:`\operatorname{rank}[\mathbf{A}\mid\beta\mathbf{b}] \le r`: some perturbation of
+    :math:`[\mathbf{A}\mid\beta\mathbf{b}]` no larger than the tolerance makes the system exactly
+    consistent, as close as the rank decision itself allows. (A test on the residual
+    :math:`\lVert\mathbf{A}\hat{\mathbf{x}} - \mathbf{b}\rVert` needs a bound on the backward
+    error of the solve, and for the SVD that error reaches ten :math:`\varepsilon_{\text{mach}}`
+    on well-conditioned 3x3 systems; the singular values of an exactly rank-deficient matrix stay below
+    :math:`\max(m, n)\,\varepsilon_{\text{mach}}\,s_1`, which is why ``np.linalg.matrix_rank``
+    uses that rule.) :math:`\mathbf{b} = \mathbf{0}` is always consistent; for
+    :math:`\mathbf{A} = \mathbf{0}` only :math:`\mathbf{b} = \mathbf{0}` is.
     """
     A = _as_matrix(A)
     m, n = A.shape
@@ -273,13 +276,20 @@ def solve_linear_system(A: np.ndarray, b: np.ndarray, tol: float | None = None) 
     if not np.all(np.isfinite(b)):
         raise ValueError("b has NaN or infinite entries")
     U, s, Vt = np.linalg.svd(A, full_matrices=True)
+    tol_given = tol
     r, tol = _count(s, A.shape, tol)
     x = Vt[:r].T @ ((U[:, :r].T @ b) / s[:r])  # V_r S_r^{-1} U_r^T b
     residual = _norm(A @ x - b)
-    rel = tol / s[0] if s[0] > 0 else max(m, n) * EPS
-    # Evaluating A x - b in floating point errs by up to gamma_{n+1} (|A||x| + |b|) entrywise
-    # (Higham, Accuracy and Stability, sec. 3.5): an exact solution cannot show a smaller residual.
-    rounding = (n + 1) * EPS / (1 - (n + 1) * EPS) * (_norm(np.abs(A) @ np.abs(x)) + _norm(b))
-    consistent = residual <= rel * (s[0] * _norm(x) + _norm(b)) + rounding
-    status = "none" if not consistent else "unique" if r == n else "infinite"
-    return LinearSystem(status, x, flip_signs(Vt[r:].T), r, residual)
+    size_b = _norm(b)
+    if size_b == 0.0:
+        augmented_rank = r  # b = 0 is in every column space
+    else:
+        scaled_b = b / size_b * (s[0] if s[0] > 0 else 1.0)  # as long as A's largest stretch
+        s_aug = np.linalg.svd(np.column_stack([A, scaled_b]), compute_uv=False)
+        if tol_given is None:
+            tol_aug = rank_tolerance(s_aug, (m, n + 1))
+        else:  # the caller's tol is relative to s_1(A): keep that ratio
+            tol_aug = tol_given * s_aug[0] / s[0] if s[0] > 0 else tol_given
+        augmented_rank = int(np.sum(s_aug > tol_aug))
+    status = "none" if augmented_rank > r else "unique" if r == n else "infinite"
+    return LinearSystem(status, x, flip_signs(Vt[r:].T), r, max(augmented_rank, r), residual)

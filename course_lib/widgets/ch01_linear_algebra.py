@@ -262,7 +262,7 @@ class LinearSystemExplorer(BlittedWidget):
         Returns a dict with ``A`` (2, 2), ``b`` (2,); ``s`` (2,) the singular values and ``tol``
         the rank tolerance; ``solution`` the :class:`~course_lib.linalg.LinearSystem` (status,
         minimum-norm x, null-space basis (2, 2 - r), rank, residual); ``augmented_rank``, the
-        rank of :math:`[\mathbf{A}\mid\mathbf{b}]`; ``equations``, for each row the kind
+        rank of :math:`[\mathbf{A}\mid\beta\mathbf{b}]` (b scaled to the size of A); ``equations``, for each row the kind
         (``"line"``, ``"plane"``, ``"empty"``) and a segment (2, 2); ``solution_set`` (2, 2),
         the segment :math:`\hat{\mathbf{x}} \pm` far along the null space when r = 1 (nan
         otherwise); ``column_line`` (2, 2), the column space when r = 1 (nan otherwise);
@@ -282,7 +282,7 @@ class LinearSystemExplorer(BlittedWidget):
             solution_set = solution.x + np.outer([-far, far], v0)
             column_line = np.outer([-far, far], la.column_space(A)[:, 0])
         return {"A": A, "b": b, "s": s, "tol": tol, "solution": solution,
-                "augmented_rank": la.rank(np.column_stack([A, b])),
+                "augmented_rank": solution.augmented_rank,
                 "equations": [_equation_line(A[i], b[i], tol, far) for i in range(2)],
                 "solution_set": solution_set, "column_line": column_line, "projection": A @ solution.x}
 
