@@ -90,13 +90,13 @@ class Objective:
         return AF.mse(out, onehot) * (self.n_classes / 2.0)  # mse averages over N*K entries
 
     def __call__(self, weights) -> float:
-        """:math:`L(\\boldsymbol\\theta)` for a list of parameter arrays."""
+        r""":math:`L(\boldsymbol\theta)` for a list of parameter arrays."""
         set_weights(self.model, weights, self.params)
         with no_grad(), one_thread():
             return float(self.loss_of_output(self.model(Tensor(self.X))).item())
 
     def value_and_grad(self, weights, idx=None) -> tuple[float, list[np.ndarray]]:
-        """:math:`L` and :math:`\\nabla L` (a list shaped like the parameters), by the engine's backward pass.
+        r""":math:`L` and :math:`\nabla L` (a list shaped like the parameters), by the engine's backward pass.
 
         ``idx``: only these examples (a mini-batch); all of them by default.
         """
@@ -114,6 +114,7 @@ class Objective:
         return lambda weights: self.value_and_grad(weights, rng.choice(len(self.y), size=batch_size, replace=False))
 
     def accuracy(self, weights) -> float:
+        """The share of examples whose largest output is their label."""
         set_weights(self.model, weights, self.params)
         with no_grad(), one_thread():
             out = self.model(Tensor(self.X)).data
@@ -121,9 +122,11 @@ class Objective:
 
     # flat-vector views, for the curvature routines
     def flat_loss(self, theta) -> float:
+        r""":math:`L(\boldsymbol\theta)` for a flat vector, shape (P,)."""
         return self(unflatten(theta, self.like))
 
     def flat_grad(self, theta) -> np.ndarray:
+        r""":math:`\nabla L(\boldsymbol\theta)` for a flat vector: ndarray, shape (P,)."""
         return flatten(self.value_and_grad(unflatten(theta, self.like))[1])
 
     def hvp(self, theta, h: float | None = None):
@@ -133,6 +136,7 @@ class Objective:
 
     # exact second derivatives from PyTorch, on the same weights
     def _torch_loss(self):
+        """The same loss in PyTorch (float64), as a function of one flat tensor (the engine's layouts are torch's)."""
         import torch
 
         acts = {nn.ReLU: torch.relu, nn.Tanh: torch.tanh, nn.Sigmoid: torch.sigmoid}
