@@ -7,6 +7,7 @@ from check_contract import contract_tests
 
 from course_lib.autograd import Tensor
 from course_lib.autograd import functional as F
+from course_lib.checks.ch05_backpropagation import _preorder  # the order a depth-first search first reaches
 from course_lib.gradcheck import gradcheck, numerical_gradient
 from course_lib.grading import run_check
 
@@ -107,6 +108,115 @@ def grad_relative_error_by_hand(f, grad, x, h=1e-5):
     return np.linalg.norm(a - n) / max(np.linalg.norm(a), np.linalg.norm(n))
 
 
+def topological(root):
+    """Every node after all of its inputs: a depth-first search keeping an iterator over each open node's inputs."""
+    order, seen, stack = [], {id(root)}, [(root, iter(root._prev))]
+    while stack:
+        node, inputs = stack[-1]
+        for u in inputs:
+            if id(u) not in seen:
+                seen.add(id(u))
+                stack.append((u, iter(u._prev)))
+                break
+        else:  # every input listed: the node can follow them
+            stack.pop()
+            order.append(node)
+    return order
+
+
+def one_pass(root, order, seed=np.ones_like, accumulate=True, leaves=True, intermediates=True):
+    """The pass over ``order`` (the answer when ``order`` is reverse topological), and its slips."""
+    grads = {id(root): seed(root.data)} if seed else {}
+    for node in order:
+        g = grads.get(id(node))
+        if g is None:
+            continue
+        if node.requires_grad and (leaves if node._backward is None else intermediates):
+            node.grad = g
+        if node._backward is None:
+            continue
+        for u, g_u in zip(node._prev, node._backward(g)):
+            if g_u is not None:
+                grads[id(u)] = grads[id(u)] + g_u if accumulate and id(u) in grads else g_u
+
+
+def backward(root):
+    one_pass(root, reversed(topological(root)))
+
+
+def backward_kahn(root):
+    """Kahn's algorithm: a node is ready once all of its users have passed on their shares."""
+    users = {}
+    for node in topological(root):
+        for u in node._prev:
+            users[id(u)] = users.get(id(u), 0) + 1
+    grads, ready = {id(root): np.ones_like(root.data)}, [root]
+    while ready:
+        node = ready.pop()
+        node.grad = grads.pop(id(node))
+        shares = node._backward(node.grad) if node._backward else ()
+        for u, g_u in zip(node._prev, shares):
+            if g_u is not None:
+                grads[id(u)] = grads.get(id(u), 0) + g_u
+        for u in node._prev:
+            users[id(u)] -= 1
+            if users[id(u)] == 0 and id(u) in grads:
+                ready.append(u)
+
+
+def recursive_order(root):
+    """The chapter's recursive visit."""
+    order, seen = [], set()
+
+    def visit(v):
+        if id(v) not in seen:
+            seen.add(id(v))
+            for u in v._prev:
+                visit(u)
+            order.append(v)
+
+    visit(root)
+    return order
+
+
+def backward_recursive(root):
+    """The chapter's recursive visit, with Python's recursion limit raised for deep graphs."""
+    import sys
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(100_000)
+    try:
+        order = recursive_order(root)
+    finally:
+        sys.setrecursionlimit(limit)
+    one_pass(root, reversed(order))
+
+
+def preorder_accumulating(root):
+    """Processes the nodes in the order a depth-first search reaches them, adding late shares to .grad."""
+    grads = {id(root): np.ones_like(root.data)}
+    for node in _preorder(root):
+        g = grads.get(id(node))
+        if g is None:
+            continue
+        node.grad = g
+        for u, g_u in zip(node._prev, node._backward(g) if node._backward else ()):
+            if g_u is not None:
+                grads[id(u)] = grads.get(id(u), 0) + g_u
+                if u.grad is not None:  # u was processed already: its .grad still gets the late share
+                    u.grad = u.grad + g_u
+
+
+def every_path(root):
+    """Correct sums, but one call per path from the root: exponential on a ladder."""
+    def go(v, g):
+        v.grad = g if v.grad is None else v.grad + g
+        for u, g_u in zip(v._prev, v._backward(g) if v._backward else ()):
+            if g_u is not None:
+                go(u, g_u)
+    go(root, np.ones_like(root.data))
+
+
 # question id -> (reference, [alternative correct answers], hard-coded answer)
 CORRECT = {
     "05.neuron_backward": (neuron_backward, [neuron_backward_engine], lambda w, x, b, y: (np.ones(3), 0.5)),
@@ -132,6 +242,7 @@ CORRECT = {
     "05.grad_relative_error": (grad_relative_error, [grad_relative_error_by_hand], lambda f, g, x: 1e-10),
     "05.init_std": (init_std, [lambda s, i, o: (2 / (i + o) if s == "xavier" else 2 / i) ** 0.5],
                     lambda s, i, o: 0.1),
+    "05.backward": (backward, [backward_kahn, backward_recursive], lambda root: None),
 }
 
 
@@ -223,6 +334,36 @@ WRONG = {
         (lambda s, i, o: np.sqrt(2 / o) if s == "he" else init_std(s, i, o), "fan_in"),
     ],
 }
+
+
+WRONG["05.backward"] = [
+    (lambda root: one_pass(root, reversed(topological(root)), accumulate=False), "SUM"),
+    (lambda root: one_pass(root, _preorder(root)), "reverse topological order"),
+    (preorder_accumulating, "AFTER all of its inputs"),
+    (lambda root: one_pass(root, topological(root)), "REVERSE"),
+    (lambda root: one_pass(root, reversed(topological(root)), seed=None), "np.ones_like(root.data)"),
+    (lambda root: one_pass(root, reversed(topological(root)), seed=np.zeros_like), "np.ones_like(root.data)"),
+    (lambda root: one_pass(root, reversed(topological(root)), seed=np.copy), "scaled by the root's value"),
+    (lambda root: one_pass(root, reversed(topological(root)), intermediates=False), "intermediate results too"),
+    (lambda root: one_pass(root, reversed(topological(root)), leaves=False), "leaves too"),
+    (lambda root: {id(v): v for v in topological(root)}, "dictionary"),
+    (lambda root: root.backward(), "switches them off"),
+    (every_path, "2^30"),
+]
+
+
+WRONG["05.backward"].append((lambda root: one_pass(root, reversed(recursive_order(root))), "stack of your own"))
+
+
+def test_the_backward_check_restores_the_engine():
+    """The check switches Tensor.backward and topological_order off while the learner's pass runs, and back on."""
+    import course_lib.autograd as package
+    from course_lib.autograd import graph
+
+    saved = Tensor.backward, graph.topological_order, package.topological_order
+    assert run_check("05.backward", lambda root: root.backward()).status == "failed"
+    assert run_check("05.backward", backward).status == "passed"
+    assert (Tensor.backward, graph.topological_order, package.topological_order) == saved
 
 
 # The five contract tests: coverage, references and alternatives pass, stubs are "not attempted",

@@ -253,14 +253,14 @@ def _check_bce_with_logits(t: Tester):
 @question("04.linear_stack_collapse", title="Two linear layers are one linear layer")
 def _check_linear_stack_collapse(t: Tester):
     sizes = [(3, 3, 3), (4, 5, 2), (1, 1, 1), tuple(int(v) for v in t.rng.integers(1, 6, 3))]
-    for n, h, m in sizes:
-        W1, b1 = t.rng.standard_normal((h, n)), t.rng.standard_normal(h)
-        W2, b2 = t.rng.standard_normal((m, h)), t.rng.standard_normal(m)
+    for n, n_h, m in sizes:
+        W1, b1 = t.rng.standard_normal((n_h, n)), t.rng.standard_normal(n_h)
+        W2, b2 = t.rng.standard_normal((m, n_h)), t.rng.standard_normal(m)
         case = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
         got = t.parts(t.call(W1, b1, W2, b2), ("W", "b"), case=case)
         W_ref, b_ref = ap.collapse_linear_layers([(W1, b1), (W2, b2)])
         W_mistakes = {}
-        if n == h == m:
+        if n == n_h == m:
             W_mistakes["Order: the first layer acts first, so its matrix is on the RIGHT: W = W2 @ W1, not W1 @ W2."] = \
                 W1 @ W2
             W_mistakes["That is the element-wise product; composing layers multiplies matrices: W = W2 @ W1."] = W1 * W2
@@ -269,7 +269,7 @@ def _check_linear_stack_collapse(t: Tester):
             "The first bias does not vanish: it goes through W2, b = W2 @ b1 + b2.": b2,
             "Add the second bias: b = W2 @ b1 + b2.": W2 @ b1,
         }
-        if h == m:
+        if n_h == m:
             b_mistakes["b1 passes through the second layer: b = W2 @ b1 + b2, not b1 + b2."] = b1 + b2
         t.expect_close(got[1], b_ref, case=case, what="b", mistakes=b_mistakes)
 

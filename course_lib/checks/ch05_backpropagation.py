@@ -7,16 +7,26 @@ Every check draws fresh random inputs from ``t.rng`` (including batches of one, 
 shapes where a missing transpose gives wrong numbers rather than an error, and broadcast
 operands), and ``mistakes`` lists the slips of each question with a hint for each: a
 missing transpose, a gradient not summed over the broadcast axis, the ``1/N`` of a mean.
+
+The last question, ``05.backward``, has the learner write the engine's backward pass itself
+(a topological order, then one loop) on graphs the engine builds; it is compared with
+:meth:`Tensor.backward` node by node, and its slips (gradients overwritten instead of summed,
+the wrong order, no seed, a recursion too deep or along every path) are recognised.
 """
 from __future__ import annotations
 
+import contextlib
+import itertools
+
 import numpy as np
 
-from course_lib.autograd import Tensor
+from course_lib.autograd import Tensor, topological_order
 from course_lib.autograd import functional as F
 from course_lib.autograd.nn import init_std
 from course_lib.gradcheck import GradcheckResult, gradcheck, numerical_gradient
 from course_lib.grading import Tester, question
+from course_lib.grading.compare import format_case
+from course_lib.grading.tester import CheckFailed
 from course_lib.probability import one_hot, softmax
 
 _TRANSPOSE_HINT = ("Check the shapes: dL/dA has the shape of A and dL/dB the shape of B. For C = A B, "
@@ -250,10 +260,10 @@ def _two_layer(X, y, W1, b1, W2, b2):
 
 @question("05.two_layer_backward", title="The full backward pass of a two-layer network")
 def _check_two_layer(t: Tester):
-    for N, d, h, K in [(5, 3, 4, 3), (1, 2, 3, 2), (6, 4, 4, 4), tuple(int(v) for v in t.rng.integers(2, 7, 4))]:
+    for N, d, n_h, K in [(5, 3, 4, 3), (1, 2, 3, 2), (6, 4, 4, 4), tuple(int(v) for v in t.rng.integers(2, 7, 4))]:
         X, y = t.rng.standard_normal((N, d)), t.rng.integers(0, K, N)
-        params = {"W1": t.rng.standard_normal((h, d)), "b1": 0.5 * t.rng.standard_normal(h),
-                  "W2": t.rng.standard_normal((K, h)), "b2": 0.5 * t.rng.standard_normal(K)}
+        params = {"W1": t.rng.standard_normal((n_h, d)), "b1": 0.5 * t.rng.standard_normal(n_h),
+                  "W2": t.rng.standard_normal((K, n_h)), "b2": 0.5 * t.rng.standard_normal(K)}
         case = {"X": X, "y": y, **params}
         refs = dict(zip(params, engine_grads(lambda *p: _two_layer(X, y, *p), *params.values())))
         got = t.call(X, y, *params.values())
@@ -262,15 +272,15 @@ def _check_two_layer(t: Tester):
                    f"{sorted(got) if isinstance(got, dict) else type(got).__name__}.",
                    hint='Return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}.', case=case)
         # The slips, computed by hand: no 1/N, no ReLU mask.
-        A1 = X @ params["W1"].T + params["b1"]
-        H = np.maximum(A1, 0)
-        dZ = (softmax(H @ params["W2"].T + params["b2"], axis=1) - one_hot(y, K)) / N
-        dA_unmasked = dZ @ params["W2"]
+        Z1 = X @ params["W1"].T + params["b1"]
+        A1 = np.maximum(Z1, 0)
+        dZ2 = (softmax(A1 @ params["W2"].T + params["b2"], axis=1) - one_hot(y, K)) / N
+        dZ1_unmasked = dZ2 @ params["W2"]
         slips = {
-            "The loss is a mean over the N examples: dL/dZ = (softmax(Z) - Y) / N; the 1/N is missing.":
+            "The loss is a mean over the N examples: dL/dZ2 = (softmax(Z2) - Y) / N; the 1/N is missing.":
                 {k: N * v for k, v in refs.items()},
-            "Back through the ReLU, multiply by its derivative: dL/dA1 = (dL/dH) * (A1 > 0), the mask is missing.":
-                {"W1": dA_unmasked.T @ X, "b1": dA_unmasked.sum(axis=0)},
+            "Back through the ReLU, multiply by its derivative: dL/dZ1 = (dL/dA1) * (Z1 > 0), the mask is missing.":
+                {"W1": dZ1_unmasked.T @ X, "b1": dZ1_unmasked.sum(axis=0)},
         }
         for key in ["W2", "b2", "W1", "b1"]:
             hint = _TRANSPOSE_HINT if key.startswith("W") else ("A bias is added to every example (broadcast "
@@ -339,3 +349,236 @@ def _check_init(t: Tester):
             }
             t.expect_close(t.call(scheme, fan_in, fan_out), ref, case=case,
                            mistakes={h: m for h, m in mistakes.items() if m is not None})
+
+
+# -- 13. backward() itself ----------------------------------------------------------------------------------
+# The learner writes the engine's backward pass: a topological order, then one loop in reverse. The check
+# builds engine graphs (float64) twice from the same draws: one for the learner's function, one for the
+# engine's own Tensor.backward, and compares every node's .grad. The likely slips are computed by
+# _one_pass on further copies, so that a wrong answer is told which slip it made.
+_ENGINE_OFF = "the check has switched off Tensor.backward and topological_order while your function runs"
+_HINT_ENGINE = ("Write the pass yourself with node._prev and node._backward: calling the engine's backward() or "
+                "its topological_order is what this exercise replaces (the check switches them off).")
+_HINT_SEED = ("Start from the root's own gradient, d root/d root = 1, an array of ones of the root's shape "
+              "(np.ones_like(root.data)): without it nothing flows back; with zeros every gradient is 0, and with "
+              "root.data every gradient is scaled by the root's value.")
+_HINT_PARTIAL = ("This node is used more than once, and its .grad holds only part of the SUM of the gradients its "
+                 "uses send back (the multivariable chain rule adds them all). Either one share overwrote the "
+                 "others instead of being added to them, or the node was processed before every node that uses it "
+                 "had passed on its share. Add each share to what the node has so far, and visit the nodes in "
+                 "reverse topological order.")
+_HINT_CONSUMERS = ("A node above this one passed its gradient on before every node that uses it had added its "
+                   "share, so it passed on too little. List the nodes so that each comes AFTER all of its inputs "
+                   "(append a node only once its inputs are done), then walk that list backwards. The order in "
+                   "which a depth-first search first reaches the nodes is not such an order.")
+_HINT_REVERSE = ("Walk the topological order in REVERSE, from the root to the leaves: a node's gradient is "
+                 "complete only once every node that uses it (all later in the order) has passed on its share.")
+_HINT_EVERY_NODE = ("Set .grad on every node that requires grad, the intermediate results too (the engine keeps "
+                    "them for inspection), not only on the leaves.")
+_HINT_PATHS = ("Each node must pass its gradient on ONCE, after all the nodes that use it. A recursion that "
+               "follows every path from the root calls a node's rule once per path: here each node is used "
+               "twice, so {depth} levels make 2^{depth} paths. Sort the nodes topologically first.")
+_HINT_DEEP = ("This graph is {n} nodes deep, like an unrolled network, and Python stops a recursion at about "
+              "1,000 levels. Find the order with a loop and a stack of your own (for example a stack of "
+              "(node, inputs_done) pairs) instead of a recursive visit.")
+
+
+def _random_graph(rng) -> Tensor:
+    """A scalar root over random ops whose operands are drawn from every node built so far (shared uses)."""
+    n = int(rng.integers(2, 5))
+    pool = [Tensor(rng.standard_normal(n), requires_grad=True) for _ in range(int(rng.integers(2, 4)))]
+    W = Tensor(rng.standard_normal((n, n)) / np.sqrt(n), requires_grad=True)
+    M = Tensor(rng.standard_normal((int(rng.integers(2, 4)), n)), requires_grad=True)
+    const = Tensor(rng.standard_normal(n))  # needs no gradient: the rules hand back None for it
+    for _ in range(int(rng.integers(6, 11))):
+        a, b = (pool[int(rng.integers(len(pool)))] for _ in range(2))
+        op = int(rng.integers(6))
+        pool.append([lambda: a + b, lambda: (a * b).tanh(), lambda: (a - const).tanh(), lambda: W @ a,
+                     lambda: (M * a).sum(axis=0) * 0.5, lambda: (a * a).sigmoid()][op]())
+    last, before = pool[-1], pool[int(rng.integers(len(pool) - 1))]
+    return (last * before).sum() + last.tanh().sum()  # `last` is used twice, whatever the draws
+
+
+def _ladder(rng, depth: int) -> Tensor:
+    """y <- y a + y b, ``depth`` times: every y is used twice, so 2^depth paths lead from the root to y_0."""
+    y, a, b = (Tensor(rng.uniform(lo, hi, 3), requires_grad=True) for lo, hi in [(-1, 1), (0.3, 0.6), (0.3, 0.6)])
+    for _ in range(depth):
+        y = y * a + y * b
+    return y.sum()
+
+
+def _deep_chain(rng, steps: int) -> Tensor:
+    """h <- tanh(h / 2 + b), ``steps`` times (3 nodes per step), with one bias b shared by every step."""
+    h, b = Tensor(rng.standard_normal(4), requires_grad=True), Tensor(0.5 * rng.standard_normal(4), requires_grad=True)
+    for _ in range(steps):
+        h = (h * 0.5 + b).tanh()
+    return h.sum()
+
+
+def _preorder(root) -> list:
+    """The order in which a depth-first search first reaches the nodes (a node before its inputs)."""
+    order, seen, stack = [], set(), [root]
+    while stack:
+        node = stack.pop()
+        if id(node) not in seen:
+            seen.add(id(node))
+            order.append(node)
+            stack.extend(reversed(node._prev))
+    return order
+
+
+def _one_pass(root, order, seed) -> tuple[dict, dict]:
+    """Visit ``order`` once, each node passing on what it has when visited (a slip when the order or the sum is
+    wrong). Returns the gradients by id(node) as they were when each node was visited, and as they ended up
+    (they differ when shares arrive after a node was visited)."""
+    grads, at_visit = {id(root): seed}, {}
+    for node in order:
+        g = grads.get(id(node))
+        if g is None:
+            continue
+        at_visit[id(node)] = g
+        if node._backward is None:
+            continue
+        for u, gu in zip(node._prev, node._backward(g)):
+            if gu is not None and u.requires_grad:
+                grads[id(u)] = grads[id(u)] + gu if id(u) in grads else gu
+    return at_visit, grads
+
+
+def _needing_grad(root) -> list:
+    """The nodes of ``root``'s graph that require grad, the root first (reverse topological order)."""
+    return [v for v in reversed(topological_order(root)) if v.requires_grad]
+
+
+@contextlib.contextmanager
+def _engine_off():
+    """Tensor.backward and topological_order raise while the learner's pass runs (restored on any exit)."""
+    import course_lib.autograd as package
+    from course_lib.autograd import graph
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError(_ENGINE_OFF)
+
+    saved = Tensor.backward, graph.topological_order, package.topological_order
+    Tensor.backward, graph.topological_order, package.topological_order = refuse, refuse, refuse
+    try:
+        yield
+    finally:
+        Tensor.backward, graph.topological_order, package.topological_order = saved
+
+
+def _learner_pass(t: Tester, root, case: dict, failure_hint: str | None = None):
+    """Run the learner's backward(root) with the engine switched off; name the engine, deep or slow failures."""
+    try:
+        with _engine_off():
+            return t.call(root)
+    except CheckFailed as exc:
+        exc.case = format_case(case)  # the graph's description, not the repr of its root
+        if _ENGINE_OFF in exc.message:
+            exc.hint = _HINT_ENGINE
+        elif failure_hint and ("RecursionError" in exc.message or "did not finish" in exc.message):
+            exc.hint = failure_hint
+        raise
+
+
+def _slips(make) -> dict:
+    """hint -> the ways (see :func:`_one_pass`) each likely slip leaves the gradients of a fresh graph: lists
+    with the root first and None where no gradient arrives."""
+    in_reverse = lambda r: list(reversed(topological_order(r)))  # noqa: E731
+    found = {}
+    for hint, order, seed, variants in [(_HINT_CONSUMERS, _preorder, np.ones_like, (1,)),
+                                        (_HINT_REVERSE, topological_order, np.ones_like, (0, 1)),
+                                        (_HINT_SEED, in_reverse, np.copy, (0, 1))]:
+        root = make()
+        passes = _one_pass(root, order(root), seed(root.data))
+        found[hint] = [[passes[i].get(id(v)) for v in _needing_grad(root)] for i in variants]
+    return found
+
+
+def _partial_sums(reference) -> list:
+    """For each node that requires grad (root first): the sums of some but not all of the shares its uses send back
+    in the engine's pass on ``reference`` (what overwriting, or processing a node too early, leaves)."""
+    users = {}
+    for node in topological_order(reference):
+        for position, u in enumerate(node._prev):
+            users.setdefault(id(u), []).append((node, position))
+    partial = []
+    for node in _needing_grad(reference):
+        shares = [g for g in (user._backward(user.grad)[k] for user, k in users.get(id(node), [])) if g is not None]
+        if not 2 <= len(shares) <= 6:  # used once (nothing to sum), or too often to list the subsets
+            partial.append([])
+            continue
+        subsets = itertools.chain.from_iterable(itertools.combinations(shares, r) for r in range(1, len(shares)))
+        partial.append([sum(subset[1:], subset[0]) for subset in subsets])
+    return partial
+
+
+def _nearest(got: np.ndarray, variants: list, like: np.ndarray) -> np.ndarray:
+    """The variant of a slip closest to the learner's answer (a missing gradient counts as zeros)."""
+    arrays = [np.zeros_like(like) if v is None else np.asarray(v) for v in variants]
+    if got.shape != like.shape:
+        return arrays[0]
+    return min(arrays, key=lambda a: float(np.max(np.abs(a - got))) if a.shape == got.shape else np.inf)
+
+
+def _what(k: int, node) -> str:
+    return "The root's .grad" if k == 0 else f"The .grad of an output of op {node._op or 'leaf'!r}"
+
+
+def _missing_hint(nodes: list, missing: list, returned) -> str:
+    """Why some nodes have no .grad: a dict returned instead, no seed, leaves or intermediates skipped, order."""
+    if len(missing) == len(nodes):
+        return ("Set node.grad on the nodes themselves (the check reads .grad); returning a dictionary of "
+                "gradients is not enough.") if isinstance(returned, dict) else _HINT_SEED
+    if all(v._backward is None for v in missing):
+        return "Set .grad on the leaves too: their gradients are the ones training needs."
+    if all(v.grad is not None for v in nodes if v._backward is None):
+        return _HINT_EVERY_NODE
+    return _HINT_REVERSE
+
+
+@question("05.backward", title="backward() itself: a topological order, then one loop")
+def _check_backward(t: Tester):
+    cases = [("a random graph with shared subexpressions", _random_graph, {}, None) for _ in range(3)]
+    cases += [("a ladder y <- y a + y b, 30 levels deep", _ladder, {"depth": 30}, _HINT_PATHS.format(depth=30)),
+              ("a chain h <- tanh(h / 2 + b), 2,500 steps", _deep_chain, {"steps": 2500},
+               _HINT_DEEP.format(n=3 * 2500))]
+    for description, build, sizes, failure_hint in cases:
+        # A right pass takes milliseconds on the ladder; one that follows all 2^30 paths never ends: stop it soon.
+        t.time_limit_s = 3.0 if build is _ladder else 10.0
+        def make(build=build, sizes=sizes, seed=int(t.rng.integers(2**31))):
+            return build(np.random.default_rng(seed), **sizes)  # the same graph, as often as needed
+
+        root = make()
+        nodes = _needing_grad(root)
+        case = {"graph": f"{description}: {len(nodes)} nodes that require grad"}
+        returned = _learner_pass(t, root, case, failure_hint)
+        reference = make()
+        reference.backward()  # the engine's own pass
+        expected = [v.grad for v in _needing_grad(reference)]
+        missing = [v for v in nodes if v.grad is None]
+        if missing:
+            t.fail(f"{len(missing)} of the {len(nodes)} nodes that require grad have no .grad after your pass "
+                   f"(the first: an output of op {missing[0]._op or 'leaf'!r}, shape {missing[0].shape}).",
+                   hint=_missing_hint(nodes, missing, returned), case=case)
+        grads = [np.asarray(v.grad) for v in nodes]
+        for k, (node, got) in enumerate(zip(nodes, grads)):
+            if got.shape != node.shape:
+                t.fail(f"{_what(k, node)} has shape {got.shape}, but the node has shape {node.shape}.", case=case,
+                       hint="A gradient has the shape of its tensor: d root/d node is shaped like node.data (seed "
+                            "the root with np.ones_like(root.data), and pass each rule's results on unchanged).")
+        if not np.any(grads[0]):
+            t.fail("The root's .grad is 0.", hint=_HINT_SEED, case=case)
+        # The same float64 shares, summed in another order: a few ulps per addition, at most a few thousand
+        # additions along any path, so the sums agree to ~1e-12 of the largest gradient; 1e-9 leaves room.
+        atol = 1e-10 * max(1.0, max(float(np.max(np.abs(w))) for w in expected))
+        if all(np.allclose(g, w, rtol=1e-9, atol=atol) for g, w in zip(grads, expected)):
+            continue
+        # Wrong somewhere: name the first wrong node from the root down, and the slip that explains it.
+        slips = _slips(make) if len(nodes) < 1000 else {}  # the deep chain's slips fail above (time, recursion)
+        partial = _partial_sums(reference)
+        for k, (node, got, want) in enumerate(zip(nodes, grads, expected)):
+            mistakes = {hint: _nearest(got, [v[k] for v in variants], want) for hint, variants in slips.items()}
+            if partial[k]:
+                mistakes[_HINT_PARTIAL] = _nearest(got, partial[k], want)
+            t.expect_close(got, want, case=case, what=_what(k, node), rtol=1e-9, atol=atol, mistakes=mistakes)
