@@ -230,3 +230,5 @@ class MLP(Sequential):
     def linear_layers(self) -> list[Linear]:
         """The dense layers, first to last."""
         return [layer for layer in self.layers if isinstance(layer, Linear)]
+
+from course_lib.autograd.conv_layers import AvgPool2d, Conv2d, Flatten, MaxPool2d  # noqa: E402  (chapter 09)
