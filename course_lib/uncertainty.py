@@ -325,3 +325,30 @@ def exact_paired_p_value(correct_a, correct_b, alternative: str = "two-sided") -
     ks = np.arange(n_d + 1)
     tail = ks[_as_extreme(2 * ks - n_d, s, alternative)]
     return float(sum(math.comb(n_d, int(k)) for k in tail) / 2**n_d)
+
+
+def bootstrap_accuracy_quantile(correct, q: float) -> float:
+    r"""The :math:`q`-quantile of the bootstrap distribution of an accuracy with infinitely many resamples.
+
+    Notes
+    -----
+    That distribution is :math:`\mathrm{Binomial}(N, \hat a)/N` (:func:`bootstrap_accuracy`),
+    so its quantile is :math:`k/N` for the smallest :math:`k` with
+    :math:`P(\mathrm{Binomial}(N, \hat a) \le k) \ge q`. The pmf is summed from
+    ``math.lgamma`` in logs (no overflow of :math:`\binom{N}{k}`). A percentile interval
+    from :math:`B` resamples estimates it, within about :math:`\sqrt{q(1-q)/B}` in
+    probability.
+    """
+    c = _correct(correct)
+    if not 0.0 <= q <= 1.0:
+        raise ValueError(f"q must be in [0, 1], got {q}")
+    n, k_hat = c.size, int(c.sum())
+    if k_hat in (0, n):  # every resample has the same accuracy
+        return k_hat / n
+    a = k_hat / n
+    ks = np.arange(n + 1)
+    log_pmf = np.array([math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) for k in ks]) \
+        + ks * math.log(a) + (n - ks) * math.log1p(-a)
+    with np.errstate(under="ignore"):  # far tails round to 0: exact to rounding
+        cdf = np.cumsum(np.exp(log_pmf))
+    return float(min(int(np.searchsorted(cdf, q * cdf[-1], side="left")), n) / n)

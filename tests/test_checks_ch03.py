@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from check_contract import contract_tests
+from course_lib import calibration as cal
 from course_lib import metrics
 from course_lib import probability as pr
+from course_lib import uncertainty as U
 from course_lib.grading import run_check
 
 SEEDS = list(range(8))  # every hint must be robust to the random cases, not lucky on one draw
@@ -253,6 +255,15 @@ def _swap(fn):
     return lambda p, q: fn(q, p)
 
 
+def _information_with(entropy=None, cross_entropy=None, kl=None):
+    """The three information quantities, one of them computed by a wrong function."""
+    def answer(p, q):
+        return (entropy(p) if entropy else pr.entropy(p),
+                cross_entropy(p, q) if cross_entropy else pr.cross_entropy(p, q),
+                kl(p, q) if kl else pr.kl_divergence(p, q))
+    return answer
+
+
 def _eig_right(P):
     w, V = np.linalg.eig(P)
     return V[:, np.argmin(np.abs(w - 1))].real
@@ -280,6 +291,163 @@ def confusion_fancy_index(y_true, y_pred, k):
     C = np.zeros((k, k), dtype=int)
     C[y_true, y_pred] += 1
     return C
+
+
+# -- Bayes, the accuracy interval, the permutation test, the ECE: right and wrong ways ---------------
+def bayes_logs(prior, like):
+    with np.errstate(divide="ignore"):
+        log_post = np.log(prior) + np.log(like).sum(axis=0)
+    w = np.exp(log_post - log_post.max())
+    return w / w.sum()
+
+
+def bayes_one_at_a_time(prior, like):
+    post = np.asarray(prior, dtype=float)
+    for row in like:  # each posterior is the next prior; renormalizing each step keeps it from underflowing
+        post = post * row
+        post = post / post.sum()
+    return post
+
+
+def bayes_scipy(prior, like):
+    from scipy.special import logsumexp, softmax
+
+    with np.errstate(divide="ignore"):
+        log_joint = np.log(prior) + np.log(like).sum(axis=0)
+    return np.exp(log_joint - logsumexp(log_joint)) if np.isfinite(log_joint).any() else softmax(log_joint)
+
+
+def bayes_naive(prior, like):
+    joint = prior * like.prod(axis=0)
+    return joint / joint.sum()
+
+
+def accuracy_interval_loop(c, level, n_boot, rng):
+    n, a = len(c), np.mean(c)
+    accs = [np.mean(rng.choice(c, size=n, replace=True)) for _ in range(n_boot)]
+    low, high = np.percentile(accs, [50 * (1 - level), 50 * (1 + level)])
+    return a, np.sqrt(a * (1 - a) / n), low, high
+
+
+def accuracy_interval_vectorized(c, level, n_boot, rng):
+    n = len(c)
+    accs = c[rng.integers(0, n, (n_boot, n))].mean(axis=1)
+    return [np.mean(c), np.std(c) / np.sqrt(n), *np.quantile(accs, [(1 - level) / 2, (1 + level) / 2])]
+
+
+def accuracy_interval_exact_binomial(c, level, n_boot, rng):
+    """The limit of infinitely many resamples: quantiles of Binomial(N, a)/N (scipy)."""
+    from scipy.stats import binom
+
+    n, a = len(c), np.mean(c)
+    low, high = binom.ppf([(1 - level) / 2, (1 + level) / 2], n, a) / n
+    return a, np.sqrt(a * (1 - a) / n), low, high
+
+
+def _interval_with(se):
+    def answer(c, level, n_boot, rng):
+        ci = U.accuracy_interval(c, level, n_boot, rng)
+        return ci.accuracy, se(c), ci.low, ci.high
+    return answer
+
+
+def accuracy_interval_normal(c, level, n_boot, rng):
+    a, se = np.mean(c), U.accuracy_standard_error(c)
+    return (a, se, *U.normal_interval(a, se, level))
+
+
+def accuracy_interval_no_replacement(c, level, n_boot, rng):
+    accs = [np.mean(rng.permutation(c)) for _ in range(n_boot)]
+    return np.mean(c), U.accuracy_standard_error(c), *np.quantile(accs, [(1 - level) / 2, (1 + level) / 2])
+
+
+def accuracy_interval_always_95(c, level, n_boot, rng):
+    return tuple(U.accuracy_interval(c, 0.95, n_boot, rng))
+
+
+def accuracy_interval_global_random(c, level, n_boot, rng):
+    return tuple(U.accuracy_interval(c, level, n_boot, np.random.default_rng()))
+
+
+def permutation_loop(a, b, n, rng, plus_one=True, one_sided=False, strict=False):
+    observed = np.mean(a) - np.mean(b)
+    r = 0
+    for _ in range(n):
+        swap = rng.random(len(a)) < 0.5
+        d = np.mean(np.where(swap, b, a)) - np.mean(np.where(swap, a, b))
+        if one_sided:
+            r += d >= observed
+        elif strict:
+            r += abs(d) > abs(observed)
+        else:
+            r += abs(d) >= abs(observed)
+    return (r + 1) / (n + 1) if plus_one else r / n
+
+
+def permutation_unpaired(a, b, n, rng):
+    pooled, observed, r = np.concatenate([a, b]), abs(np.mean(a) - np.mean(b)), 0
+    for _ in range(n):
+        shuffled = rng.permutation(pooled)
+        r += abs(shuffled[: len(a)].mean() - shuffled[len(a):].mean()) >= observed
+    return (r + 1) / (n + 1)
+
+
+def ece_loop(probs, y, m):
+    conf, pred = probs.max(axis=1), probs.argmax(axis=1)
+    total = 0.0
+    for k in range(m):
+        members = (conf > k / m) & (conf <= (k + 1) / m)
+        if members.any():
+            total += members.mean() * abs(np.mean(pred[members] == y[members]) - conf[members].mean())
+    return total
+
+
+def ece_digitize(probs, y, m):
+    conf, correct = probs.max(axis=1), probs.argmax(axis=1) == y
+    bins = np.digitize(conf, np.linspace(0, 1, m + 1)[1:-1])  # left-closed inner edges; 1.0 in the last bin
+    return sum(np.mean(bins == k) * abs(correct[bins == k].mean() - conf[bins == k].mean())
+               for k in range(m) if np.any(bins == k))
+
+
+def ece_histogram(probs, y, m):
+    conf, correct = probs.max(axis=1), (probs.argmax(axis=1) == y).astype(float)
+    counts, edges = np.histogram(conf, bins=m, range=(0, 1))
+    right, _ = np.histogram(conf, bins=m, range=(0, 1), weights=correct)
+    confs, _ = np.histogram(conf, bins=m, range=(0, 1), weights=conf)
+    full = counts > 0
+    return np.sum(np.abs(right[full] - confs[full])) / len(y)  # sum_b |n_b acc_b - n_b conf_b| / N
+
+
+def ece_variant(probs, y, m, weights="count", gap=np.abs, outer=lambda v: v):
+    conf, correct = cal.confidence_and_correct(probs, y)
+    bins = cal.reliability_bins(conf, correct, m)
+    full = bins.counts > 0
+    g = gap(bins.accuracy[full] - bins.confidence[full])
+    if weights == "equal":
+        return float(np.mean(np.abs(g)))
+    if weights == "per bin":
+        return float(np.sum(np.abs(g)) / m)
+    return float(outer(np.sum(bins.counts[full] / len(y) * g)))
+
+
+def ece_by_class(probs, y, m):
+    conf, pred = probs.max(axis=1), probs.argmax(axis=1)
+    return sum(np.mean(pred == k) * abs(np.mean(y[pred == k] == k) - conf[pred == k].mean()) for k in np.unique(pred))
+
+
+def ece_floor(probs, y, m):
+    conf, correct = probs.max(axis=1), probs.argmax(axis=1) == y
+    idx = np.floor(conf * m).astype(int)  # a confidence of 1.0 gets index m: dropped below
+    return sum(np.mean(idx == k) * abs(correct[idx == k].mean() - conf[idx == k].mean())
+               for k in range(m) if np.any(idx == k))
+
+
+def ece_nan_bins(probs, y, m):
+    conf, correct = probs.max(axis=1), probs.argmax(axis=1) == y
+    idx = np.clip(np.ceil(conf * m).astype(int) - 1, 0, m - 1)
+    with np.errstate(invalid="ignore"):
+        gaps = [np.mean(idx == k) * abs(correct[idx == k].mean() - conf[idx == k].mean()) for k in range(m)]
+    return float(np.sum(gaps))
 
 
 QUESTIONS = {
@@ -326,42 +494,28 @@ QUESTIONS = {
             "COLUMNS": lambda z: z - pr.logsumexp(z, axis=0, keepdims=True),
         },
     ),
-    "03.entropy": dict(
-        reference=pr.entropy,
-        correct=[entropy_masked, entropy_scipy, lambda p: pr.cross_entropy(p, p)],
-        hard_coded=lambda p: 1.0,
+    "03.information": dict(
+        reference=lambda p, q: (pr.entropy(p), pr.cross_entropy(p, q), pr.kl_divergence(p, q)),
+        correct=[lambda p, q: (entropy_masked(p), cross_entropy_masked(p, q), kl_masked(p, q)),
+                 lambda p, q: (entropy_scipy(p), cross_entropy_scipy(p, q), kl_scipy(p, q)),
+                 # KL from the identity H[p, q] = H[p] + KL(p || q), and a list instead of a tuple
+                 lambda p, q: [entropy_masked(p), cross_entropy_masked(p, q),
+                               cross_entropy_masked(p, q) - entropy_masked(p)]],
+        hard_coded=lambda p, q: (1.0, 1.2, 0.2),
         wrong={
-            "0 * -inf": entropy_naive,
-            "nats": entropy_bits,
-            "minus sign": entropy_no_minus,
-            "do not average": entropy_mean,
-            "BATCH axis": lambda p: entropy_masked(p).sum(),
-            "axis 0": lambda p: -np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0), axis=0),
-        },
-    ),
-    "03.cross_entropy": dict(
-        reference=pr.cross_entropy,
-        correct=[cross_entropy_masked, cross_entropy_scipy, lambda p, q: pr.entropy(p) + pr.kl_divergence(p, q)],
-        hard_coded=lambda p, q: 1.0,
-        wrong={
-            "0 * -inf": cross_entropy_naive,
-            "swapped": _swap(pr.cross_entropy),
-            "KL divergence": pr.kl_divergence,
-            "nats": lambda p, q: pr.cross_entropy(p, q) / np.log(2),
-            "minus sign": lambda p, q: -pr.cross_entropy(p, q),
-            "epsilon": cross_entropy_epsilon,
-        },
-    ),
-    "03.kl_divergence": dict(
-        reference=pr.kl_divergence,
-        correct=[kl_masked, kl_scipy, lambda p, q: pr.cross_entropy(p, q) - pr.entropy(p)],
-        hard_coded=lambda p, q: 0.1,
-        wrong={
-            "not symmetric": _swap(pr.kl_divergence),
-            "0 * -inf": kl_naive,
-            "cross-entropy": pr.cross_entropy,
-            "sign is flipped": lambda p, q: -pr.kl_divergence(p, q),
-            "nats": lambda p, q: pr.kl_divergence(p, q) / np.log(2),
+            "0 * -inf": _information_with(entropy=entropy_naive),
+            "nats": _information_with(entropy=entropy_bits),
+            "minus sign": _information_with(entropy=entropy_no_minus),
+            "do not average": _information_with(entropy=entropy_mean),
+            "BATCH axis": _information_with(entropy=lambda p: entropy_masked(p).sum()),
+            "swapped": _information_with(cross_entropy=_swap(pr.cross_entropy)),
+            "KL divergence": _information_with(cross_entropy=pr.kl_divergence),
+            "epsilon": _information_with(cross_entropy=cross_entropy_epsilon),
+            "not symmetric": _information_with(kl=_swap(pr.kl_divergence)),
+            "sign is flipped": _information_with(kl=lambda p, q: -pr.kl_divergence(p, q)),
+            "subtract the entropy": _information_with(kl=pr.cross_entropy),
+            "added the entropy": _information_with(kl=lambda p, q: pr.cross_entropy(p, q) + pr.entropy(p)),
+            "Return all of them": lambda p, q: (pr.entropy(p), pr.cross_entropy(p, q)),
         },
     ),
     "03.categorical_nll": dict(
@@ -390,6 +544,20 @@ QUESTIONS = {
             "unbiased variance": lambda x: (np.mean(x), np.var(x, ddof=1)),
             "median": lambda x: (np.median(x), np.std(x)),
             "Centre": lambda x: (np.mean(x), np.sqrt(np.mean(x**2))),
+        },
+    ),
+    "03.discrete_bayes": dict(
+        reference=pr.bayes_posterior,
+        correct=[bayes_logs, bayes_one_at_a_time, bayes_scipy],
+        hard_coded=lambda prior, like: np.array([0.16, 0.84]),
+        wrong={
+            "Normalize": lambda prior, like: prior * like.prod(axis=0),
+            "base-rate fallacy": lambda prior, like: bayes_logs(np.ones_like(prior), like),
+            "p(A | B) and p(B | A)": lambda prior, like: like.prod(axis=0),
+            "MULTIPLY": lambda prior, like: prior * like.sum(axis=0) / np.sum(prior * like.sum(axis=0)),
+            "last one": lambda prior, like: prior * like[-1] / np.sum(prior * like[-1]),
+            "Work in logs": bayes_naive,
+            "axis 0": lambda prior, like: like.prod(axis=1) / like.prod(axis=1).sum(),
         },
     ),
     "03.beta_posterior": dict(
@@ -439,6 +607,50 @@ QUESTIONS = {
             "HARMONIC": lambda t, p: (*prf_counts(t, p)[:2], sum(prf_counts(t, p)[:2]) / 2),
             "accuracy": lambda t, p: (np.mean(t == p),) * 3,
             "zero_division": prf_naive,
+        },
+    ),
+    "03.accuracy_interval": dict(
+        reference=lambda c, level, n_boot, rng: tuple(U.accuracy_interval(c, level, n_boot, rng)),
+        correct=[accuracy_interval_loop, accuracy_interval_vectorized],
+        hard_coded=lambda c, level, n_boot, rng: (0.85, 0.025, 0.8, 0.9),
+        wrong={
+            "ONE example": _interval_with(se=lambda c: np.std(c)),
+            "square root": _interval_with(se=lambda c: np.var(c) / len(c)),
+            "normal interval": accuracy_interval_normal,
+            "WITH replacement": accuracy_interval_no_replacement,
+            "(1 - level)/2": accuracy_interval_always_95,
+            "`rng` argument": accuracy_interval_global_random,
+            "did not draw": accuracy_interval_exact_binomial,  # the limit B -> infinity, but not the bootstrap asked for
+            "Return all of them": lambda c, level, n_boot, rng: U.accuracy_interval(c, level, n_boot, rng)[:3],
+        },
+    ),
+    "03.permutation_test": dict(
+        reference=lambda a, b, n, rng: U.paired_permutation_test(a, b, n, rng).p_value,
+        correct=[permutation_loop, lambda a, b, n, rng: [permutation_loop(a, b, n, rng)]],
+        hard_coded=lambda a, b, n, rng: 0.05,
+        wrong={
+            "never 0": lambda a, b, n, rng: permutation_loop(a, b, n, rng, plus_one=False),
+            "ONE-sided": lambda a, b, n, rng: permutation_loop(a, b, n, rng, one_sided=True),
+            "not >": lambda a, b, n, rng: permutation_loop(a, b, n, rng, strict=True),
+            "unpaired": permutation_unpaired,
+            "Monte-Carlo p-value": lambda a, b, n, rng: U.exact_paired_p_value(a, b),
+            "`rng` argument": lambda a, b, n, rng: U.paired_permutation_test(a, b, n, None).p_value,
+        },
+    ),
+    "03.ece": dict(
+        reference=cal.expected_calibration_error,
+        correct=[ece_loop, ece_digitize, ece_histogram],
+        hard_coded=lambda probs, y, m: 0.05,
+        wrong={
+            "equal weights": lambda probs, y, m: ece_variant(probs, y, m, weights="equal"),
+            "number of bins": lambda probs, y, m: ece_variant(probs, y, m, weights="per bin"),
+            "absolute value": lambda probs, y, m: ece_variant(probs, y, m, gap=lambda g: g, outer=abs),
+            "not its square": lambda probs, y, m: ece_variant(probs, y, m, gap=np.square),
+            "CONFIDENCE": ece_by_class,
+            "PREDICTED class": lambda probs, y, m: cal.calibration_error(
+                probs[np.arange(len(y)), y], probs.argmax(1) == y, m),
+            "exactly 1.0": ece_floor,
+            "weight": ece_nan_bins,
         },
     ),
 }

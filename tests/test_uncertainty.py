@@ -198,3 +198,15 @@ def test_one_sided_p_values_mirror_each_other():
         U.paired_permutation_test(a, b, alternative="bigger")
     with pytest.raises(ValueError, match="same examples"):
         U.exact_paired_p_value(a, b[:-1])
+
+
+@EXAMPLES
+@given(st.integers(1, 300), st.floats(0, 1), st.floats(0, 1), st.integers(0, 2**32 - 1))
+def test_bootstrap_quantile_is_the_binomial_quantile(n, accuracy, q, seed):
+    stats = pytest.importorskip("scipy.stats")
+    c = correctness(np.random.default_rng(seed), n, accuracy)
+    a = c.mean()
+    expected = 0.0 if q == 0 and 0 < a < 1 else stats.binom.ppf(q, n, a) / n
+    if a in (0.0, 1.0):
+        expected = a
+    assert np.isclose(U.bootstrap_accuracy_quantile(c, q), expected)

@@ -1,22 +1,24 @@
-"""Chapter 03: the graded questions on probability, information and evaluation metrics.
+r"""Chapter 03: the graded questions on probability and information (moments, softmax, entropy,
+cross-entropy and KL, the cross-entropy loss, maximum likelihood, Bayes' rule, a Markov chain);
+the evaluation questions are in :mod:`course_lib.checks.ch03_probability_information_evaluation`.
 
-The reference answers are the functions of :mod:`course_lib.probability` and
-:mod:`course_lib.metrics`. Every check draws fresh random cases from ``t.rng``, so any
-correct implementation (loops, masks, ``np.where``, ``scipy``) passes and a hard-coded one
-fails. ``mistakes`` lists the likely slips of each question with a hint aimed at each.
+The reference answers are the functions of :mod:`course_lib.probability`. Every check draws
+fresh random cases from ``t.rng``, so any correct implementation (loops, masks, ``np.where``,
+``scipy``) passes and a hard-coded one fails. ``mistakes`` lists the likely slips of each
+question with a hint aimed at each.
 
-The numerically delicate questions (softmax, log-softmax, the cross-entropy loss) end with
-cases that break naive code: logits of size 1000, for which ``np.exp`` overflows to ``inf``
-(and ``inf / inf`` is ``nan``) or a probability underflows to 0 (and ``log 0`` is ``-inf``).
-Such an answer gets a hint that names the fix, not just "your answer contains nan".
-The information questions include exact zeros, where ``0 * log 0`` is ``nan`` in NumPy but
-0 by the convention :math:`0\\log 0 = 0`.
+The numerically delicate questions (softmax, log-softmax, the cross-entropy loss, Bayes' rule
+with many observations) end with cases that break naive code: logits of size 1000, for which
+``np.exp`` overflows to ``inf`` (and ``inf / inf`` is ``nan``) or a probability underflows to 0
+(and ``log 0`` is ``-inf``), and products of a thousand likelihoods that underflow to 0. Such an
+answer gets a hint that names the fix, not just "your answer contains nan". The information
+question includes exact zeros, where ``0 * log 0`` is ``nan`` in NumPy but 0 by the convention
+:math:`0\log 0 = 0`.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from course_lib import metrics
 from course_lib import probability as pr
 from course_lib.grading import Tester, question
 from course_lib.grading.compare import diagnose
@@ -182,13 +184,18 @@ def _check_log_softmax(t: Tester):
         t.expect_close(got, pr.log_softmax(z), case=case, mistakes=mistakes)
 
 
-# -- 4. entropy ---------------------------------------------------------------------------
+# -- 4. entropy, cross-entropy and KL divergence, together ------------------------------------------
 _ZERO_LOG_ZERO = ("0 log 0 counts as 0 (p log p -> 0 as p -> 0), but in NumPy 0 * np.log(0) = 0 * -inf = nan. "
                   "Leave the zero entries out: e.g. `p * np.log(np.where(p > 0, p, 1.0))` (log 1 = 0).")
+_INF_HINT = ("H[p, q] and KL(p || q) are +inf here: q gives probability 0 to an outcome that p says can happen, and "
+             "-log 0 = inf. That is the right answer: the model calls impossible an outcome that can happen. Do not "
+             "add an epsilon to q or clip it; that hides the problem instead of reporting it.")
+_NAMES = ("entropy", "cross_entropy", "kl")
+_WHAT = {"entropy": "Entropy H[p]", "cross_entropy": "Cross-entropy H[p, q]", "kl": "KL(p || q)"}
 
 
 def _information_mistakes(value) -> dict:
-    """Slips common to entropy, cross-entropy and KL: the base of the log and the sign."""
+    """Slips common to entropy, cross-entropy and KL: the base of the log."""
     return {
         "You used log base 2 (bits): this course measures information in nats, with the natural log np.log. "
         "Your answer is 1/ln 2 = 1.4427 times too large.": value / LN2,
@@ -196,102 +203,90 @@ def _information_mistakes(value) -> dict:
     }
 
 
-@question("03.entropy", title="Entropy of a distribution (nats, 0 log 0 = 0)")
-def _check_entropy(t: Tester):
-    k = int(t.rng.integers(3, 8))
-    cases = [_distribution(t, k), _distribution(t, 4, batch=3), _distribution(t, k, zeros=2),
-             np.full(k, 1.0 / k), np.eye(k)[int(t.rng.integers(k))], _distribution(t, 5, zeros=2, batch=4)]
-    for p in cases:
-        case = {"p": p}
-        got = _call(t, p, on_error=_AXIS_HINT)
-        if not np.all(p > 0):
-            _finite_or_fail(t, got, case, _ZERO_LOG_ZERO)
-        h = pr.entropy(p)
-        mistakes = _information_mistakes(h)
-        mistakes["Entropy is H(p) = -sum_k p_k log p_k: the minus sign makes it >= 0."] = -h
-        mistakes["Sum over the outcomes, do not average: H(p) = -sum_k p_k log p_k."] = h / p.shape[-1]
-        if p.ndim == 2:
-            terms = -np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
-            mistakes["You also summed over the BATCH axis: each row is its own distribution and gets its own "
-                     "entropy, so sum over the last axis only, `axis=-1`, and return one value per row."] = h.sum()
-            mistakes["You summed over axis 0, the batch: each row is a distribution, so sum over the outcomes "
-                     "of each row, `axis=-1`, one entropy per row."] = terms.sum(axis=0)
-            mistakes["You averaged over the batch: return one entropy per row (sum over `axis=-1` only)."] = \
-                h.mean()
-        t.expect_close(got, h, case=case, mistakes=mistakes)
+def _entropy_mistakes(p: np.ndarray, h) -> dict:
+    mistakes = {**_information_mistakes(h),
+                "Entropy is H[p] = -sum_k p_k log p_k: the minus sign makes it >= 0.": -h,
+                "Sum over the outcomes, do not average: H[p] = -sum_k p_k log p_k.": h / p.shape[-1]}
+    if p.ndim == 2:
+        terms = -np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
+        mistakes["You also summed over the BATCH axis: each row is its own distribution and gets its own "
+                 "entropy, so sum over the last axis only, `axis=-1`, and return one value per row."] = h.sum()
+        mistakes["You summed over axis 0, the batch: each row is a distribution, so sum over the outcomes "
+                 "of each row, `axis=-1`, one entropy per row."] = terms.sum(axis=0)
+        mistakes["You averaged over the batch: return one entropy per row (sum over `axis=-1` only)."] = h.mean()
+    return mistakes
 
 
-# -- 5. cross-entropy ---------------------------------------------------------------------
-_INF_HINT = ("H(p, q) is +inf here: q gives probability 0 to an outcome that p says can happen, and -log 0 = "
-             "inf. That is the right answer: the model calls impossible an outcome that can happen. Do not add an "
-             "epsilon to q or clip it; that hides the problem instead of reporting it.")
+def _cross_entropy_mistakes(p: np.ndarray, q: np.ndarray, ce) -> dict:
+    return {**_information_mistakes(ce),
+            "You swapped p and q: H[p, q] = -sum_k p_k log q_k, with the true distribution p as the weights and "
+            "the model q inside the log. Cross-entropy is not symmetric.": pr.cross_entropy(q, p),
+            "Cross-entropy is -sum_k p_k log q_k: the minus sign makes it positive.": -ce,
+            "That is the KL divergence H[p, q] - H[p]; the cross-entropy does not subtract the entropy of p.":
+                pr.kl_divergence(p, q),
+            "That is the entropy of p alone: the model's q must appear inside the log.": pr.entropy(p)}
 
 
-def _expect_inf(t: Tester, k: int, hint: str) -> None:
-    """The last case of cross-entropy and KL: q = 0 on an outcome where p > 0 must give +inf."""
-    p, q = _distribution(t, k), _distribution(t, k, zeros=1)
+def _kl_mistakes(p: np.ndarray, q: np.ndarray, kl) -> dict:
+    return {**_information_mistakes(kl),
+            "You computed KL(q || p): KL is not symmetric. KL(p || q) = sum_k p_k log(p_k / q_k), with p (the "
+            "first argument) as the weights.": pr.kl_divergence(q, p),
+            "KL(p || q) = sum_k p_k log(p_k / q_k) >= 0: your sign is flipped (log(q / p) instead of log(p / q)).":
+                -kl,
+            "That is the cross-entropy H[p, q] = H[p] + KL(p || q): subtract the entropy, or use log(p / q) "
+            "instead of -log q.": pr.cross_entropy(p, q),
+            "KL(p || q) = H[p, q] - H[p]: you added the entropy instead of subtracting it.":
+                pr.cross_entropy(p, q) + pr.entropy(p)}
+
+
+def _information_case(t: Tester, p: np.ndarray, q: np.ndarray) -> None:
     case = {"p": p, "q": q}
-    got = _call(t, p, q)
-    try:
-        value = float(np.asarray(got, dtype=np.float64).reshape(()))
-    except (TypeError, ValueError):
-        t.fail(f"Expected one number, but got {got!r:.80}.", case=case)
-    t.expect(value == np.inf, f"Expected +inf (q is 0 where p is not), but got {value!r}.", hint=hint, case=case)
+    got = t.parts(_call(t, p, q, on_error=_AXIS_HINT), _NAMES, case=case)
+    h, ce, kl = pr.entropy(p), pr.cross_entropy(p, q), pr.kl_divergence(p, q)
+    zeros = not np.all(p > 0)
+    for name, value, expected, mistakes in [("entropy", got[0], h, _entropy_mistakes(p, h)),
+                                            ("cross_entropy", got[1], ce, _cross_entropy_mistakes(p, q, ce)),
+                                            ("kl", got[2], kl, _kl_mistakes(p, q, kl))]:
+        if np.all(np.isfinite(expected)):
+            if zeros:
+                _finite_or_fail(t, value, case, _ZERO_LOG_ZERO)
+            t.expect_close(value, expected, case=case, what=_WHAT[name], mistakes=mistakes,
+                           atol=1e-10 if name == "kl" else 1e-8)
+            continue
+        # q = 0 where p > 0: +inf is the answer there (one number per row; other rows may be finite).
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            arr = None
+        if arr is None or arr.shape != np.shape(expected) or not np.array_equal(arr == np.inf, np.isinf(expected)):
+            t.fail(f"{_WHAT[name]}: expected +inf where q is 0 and p is not, but got {value!r:.80}.",
+                   hint=_INF_HINT, case=case)
+        finite = ~np.isinf(expected)
+        t.expect_close(arr[finite], np.asarray(expected)[finite], case=case, what=_WHAT[name])
 
 
-def _check_pairs(t: Tester, cases, reference, zero_hint: str, own_mistakes, atol: float = 1e-8) -> None:
-    """Cross-entropy and KL alike: each case ``(p, q)`` against ``reference(p, q)``, with exact zeros
-    getting ``zero_hint`` and ``own_mistakes(p, q, value)`` adding the question's own slips."""
-    for p, q in cases:
-        case = {"p": p, "q": q}
-        got = _call(t, p, q, on_error=_AXIS_HINT)
-        _finite_or_fail(t, got, case, _ZERO_LOG_ZERO + zero_hint)
-        value = reference(p, q)
-        mistakes = {**_information_mistakes(value), **own_mistakes(p, q, value)}
-        t.expect_close(got, value, case=case, atol=atol, mistakes=mistakes)
-
-
-@question("03.cross_entropy", title="Cross-entropy H(p, q) between two distributions")
-def _check_cross_entropy(t: Tester):
+@question("03.information", title="Entropy, cross-entropy and KL divergence: H[p, q] = H[p] + KL(p || q)")
+def _check_information(t: Tester):
     k = int(t.rng.integers(3, 8))
     p_zero = _distribution(t, k, zeros=2)
     q_zero = _distribution(t, k)
     q_zero[p_zero == 0] = 0.0  # p = 0 and q = 0 together: the term is 0
     q_zero /= q_zero.sum()
-    cases = [(_distribution(t, k), _distribution(t, k)), (_distribution(t, 4, batch=3), _distribution(t, 4, batch=3)),
-             (np.eye(k)[int(t.rng.integers(k))], _distribution(t, k)), (p_zero, q_zero)]
-    _check_pairs(t, cases, pr.cross_entropy, " Here p_k = 0 together with q_k = 0: that term is 0.",
-                 lambda p, q, h: {
-                     "You swapped p and q: H(p, q) = -sum_k p_k log q_k, with the true distribution p as the "
-                     "weights and the model q inside the log. Cross-entropy is not symmetric.": pr.cross_entropy(q, p),
-                     "Cross-entropy is -sum_k p_k log q_k: the minus sign makes it positive.": -h,
-                     "That is the KL divergence H(p, q) - H(p); the cross-entropy does not subtract the entropy "
-                     "of p.": pr.kl_divergence(p, q),
-                     "That is the entropy of p alone: the model's q must appear inside the log.": pr.entropy(p),
-                 })
-    _expect_inf(t, k, _INF_HINT)
-
-
-# -- 6. KL divergence ---------------------------------------------------------------------
-@question("03.kl_divergence", title="Kullback-Leibler divergence KL(p || q)")
-def _check_kl_divergence(t: Tester):
-    k = int(t.rng.integers(3, 8))
     same = _distribution(t, k)
-    cases = [(_distribution(t, k), _distribution(t, k)), (_distribution(t, 4, batch=3), _distribution(t, 4, batch=3)),
-             (same, same.copy()), (_distribution(t, k, zeros=2), _distribution(t, k))]
-    _check_pairs(t, cases, pr.kl_divergence, " Terms with p_k = 0 contribute 0 to KL(p || q).",
-                 lambda p, q, kl: {
-                     "You computed KL(q || p): KL is not symmetric. KL(p || q) = sum_k p_k log(p_k / q_k), with p "
-                     "(the first argument) as the weights.": pr.kl_divergence(q, p),
-                     "KL(p || q) = sum_k p_k log(p_k / q_k) >= 0: your sign is flipped (log(q / p) instead of "
-                     "log(p / q)).": -kl,
-                     "That is the cross-entropy H(p, q) = H(p) + KL(p || q): subtract the entropy, or use "
-                     "log(p / q) instead of -log q.": pr.cross_entropy(p, q),
-                 }, atol=1e-10)
-    _expect_inf(t, k, _INF_HINT.replace("H(p, q)", "KL(p || q)"))
+    p_inf, q_inf = _distribution(t, k), _distribution(t, k, zeros=1)  # q = 0 where p > 0
+    cases = [(_distribution(t, k), _distribution(t, k)),
+             (_distribution(t, 4, batch=3), _distribution(t, 4, batch=3)),
+             (np.eye(k)[int(t.rng.integers(k))], _distribution(t, k)),
+             (np.full(k, 1.0 / k), _distribution(t, k)),
+             (same, same.copy()),  # KL = 0 exactly when q = p
+             (p_zero, q_zero),
+             (_distribution(t, 5, zeros=2, batch=4), _distribution(t, 5, batch=4)),
+             (p_inf, q_inf)]
+    for p, q in cases:
+        _information_case(t, p, q)
 
 
-# -- 7. the cross-entropy loss ------------------------------------------------------------
+# -- 5. the cross-entropy loss ------------------------------------------------------------
 _NLL_HINT = ("Your loss is not finite for large logits: np.log(softmax(z)) is -inf when the true class's "
              "probability underflows to 0, and np.exp(z) overflows for z near 1000. Use the log-softmax, "
              "log p_{n,y_n} = z_{n,y_n} - logsumexp(z_n), with the max subtracted inside logsumexp.")
@@ -339,33 +334,93 @@ def _check_categorical_nll(t: Tester):
         t.expect_close(got, nll, case=case, mistakes=mistakes)
 
 
-# -- 8. Gaussian maximum likelihood --------------------------------------------------------
+# -- 6. Gaussian maximum likelihood --------------------------------------------------------
 @question("03.gaussian_mle", title="Maximum-likelihood mean and standard deviation of a Gaussian")
 def _check_gaussian_mle(t: Tester):
     for n in [2, 3, 6, int(t.rng.integers(10, 40)), 500]:
         x = t.rng.normal(t.rng.uniform(-5, 5), t.rng.uniform(0.5, 3.0), n)
         x[0] += 3.0 * np.std(x)  # an outlier, so that the median and the mean differ clearly
         case = {"x": x}
-        got = t.numbers(t.call(x), ("mu_hat", "sigma_hat"), case=case)
-        mu, sigma = pr.gaussian_mle(x)
+        got = t.numbers(t.call(x), ("mu_hat", "sd_hat"), case=case)
+        mu, sd = pr.gaussian_mle(x)
         t.expect_close(got[0], mu, case=case, what="mu_hat", mistakes={
             "The maximum-likelihood estimate of the mean is the sample MEAN, (1/N) sum_n x_n, not the median.":
                 np.median(x),
         })
-        t.expect_close(got[1], sigma, case=case, what="sigma_hat", mistakes={
+        t.expect_close(got[1], sd, case=case, what="sd_hat", mistakes={
             "You divided by N - 1 (the unbiased estimate, np.std(x, ddof=1)). Setting the derivative of the "
-            "log-likelihood to zero gives the MLE sigma_hat^2 = (1/N) sum_n (x_n - mu_hat)^2: divide by N "
+            "log-likelihood to zero gives the MLE v_hat = (1/N) sum_n (x_n - mu_hat)^2: divide by N "
             "(np.std(x), ddof=0).": np.std(x, ddof=1),
-            "You returned the variance sigma_hat^2; the question asks for the standard deviation, its square "
-            "root.": sigma**2,
-            "You returned the unbiased variance; the MLE of sigma is sqrt((1/N) sum_n (x_n - mu_hat)^2).":
+            "You returned the variance v_hat; the question asks for the standard deviation sqrt(v_hat).": sd**2,
+            "You returned the unbiased variance; the MLE's standard deviation is sqrt((1/N) sum_n (x_n - mu_hat)^2).":
                 np.var(x, ddof=1),
-            "Centre before squaring: sigma_hat^2 = (1/N) sum_n (x_n - mu_hat)^2, not (1/N) sum_n x_n^2.":
+            "Centre before squaring: v_hat = (1/N) sum_n (x_n - mu_hat)^2, not (1/N) sum_n x_n^2.":
                 np.sqrt(np.mean(x**2)),
         })
 
 
-# -- 9. Bayesian update of a coin's bias ------------------------------------------------------
+# -- 7. Bayes' rule over a finite set of hypotheses ------------------------------------------------
+_UNDERFLOW_HINT = ("With hundreds of observations the product of likelihoods underflows to 0 for every hypothesis "
+                   "(0.5^1100 is 0 in float64), and 0 / 0 is nan. Work in logs: log prior + sum_m log likelihood, "
+                   "subtract the largest before exponentiating (the log-sum-exp trick of section 4), then "
+                   "normalize.")
+
+
+def _bayes_cases(t: Tester) -> list[tuple[np.ndarray, np.ndarray]]:
+    prevalence = float(t.rng.uniform(0.001, 0.05))
+    sensitivity, specificity = float(t.rng.uniform(0.8, 0.99)), float(t.rng.uniform(0.85, 0.99))
+    cases = [(np.array([prevalence, 1 - prevalence]), np.array([[sensitivity, 1 - specificity]]))]  # [ill, healthy]
+    for k, m in [(3, 1), (int(t.rng.integers(4, 7)), int(t.rng.integers(2, 6))), (5, 8)]:
+        cases.append((_distribution(t, k), t.rng.uniform(0.02, 1.0, (m, k))))
+    prior = _distribution(t, 4, zeros=1)  # a hypothesis ruled out beforehand stays ruled out
+    cases.append((prior, t.rng.uniform(0.1, 1.0, (3, 4))))
+    # Many weakly informative observations: every product underflows, the log-domain answer is fine.
+    k = 3
+    like = t.rng.uniform(0.3, 0.6, (1200, k))
+    cases.append((_distribution(t, k), like))
+    return cases
+
+
+@question("03.discrete_bayes", title="Bayes' rule over a finite set of hypotheses, with many observations")
+def _check_discrete_bayes(t: Tester):
+    for prior, likelihood in _bayes_cases(t):
+        case = {"prior": prior, "likelihood": likelihood}
+        got = _call(t, prior, likelihood, on_error="likelihood has one ROW per observation and one COLUMN per "
+                                                   "hypothesis: combine the observations down axis 0.")
+        posterior = pr.bayes_posterior(prior, likelihood)
+        if isinstance(got, np.ndarray) and got.shape != posterior.shape:
+            t.fail(f"Shape {got.shape}, expected {posterior.shape}: one probability per hypothesis.", case=case,
+                   hint="likelihood has one ROW per observation and one COLUMN per hypothesis: combine the "
+                        "observations down axis 0 (a product, or a sum of logs), leaving one value per hypothesis.")
+        if likelihood.shape[0] > 500:
+            _finite_or_fail(t, got, case, _UNDERFLOW_HINT)
+            arr = np.asarray(got, dtype=np.float64) if isinstance(got, np.ndarray) else None
+            if arr is not None and arr.shape == posterior.shape and np.all(arr == 0):
+                t.fail("Your posterior is all zeros.", hint=_UNDERFLOW_HINT, case=case)
+        with np.errstate(all="ignore"):  # the slips below may underflow or divide by zero: that is their point
+            joint = prior * np.prod(likelihood, axis=0)
+            like_only = np.prod(likelihood, axis=0)
+            summed = prior * likelihood.sum(axis=0)
+            mistakes = {
+                "Normalize: divide prior x likelihood by its sum over the hypotheses (the evidence p(data)), so "
+                "that the posterior sums to 1.": joint,
+                "You left out the prior: p(h | data) is proportional to p(data | h) p(h), not to p(data | h) alone. "
+                "Ignoring the prior is the base-rate fallacy: a rare hypothesis stays fairly unlikely even after "
+                "evidence that favours it.": like_only / like_only.sum(),
+                "That is the likelihood p(data | h) itself, not the posterior p(h | data): p(A | B) and p(B | A) "
+                "are different numbers. Multiply by the prior and normalize.": like_only,
+                "Observations that are conditionally independent given the hypothesis MULTIPLY: p(d_1, ..., d_M "
+                "| h) = prod_m p(d_m | h), not the sum.": summed / summed.sum(),
+                "Use every observation (all rows of likelihood), not only the last one.":
+                    prior * likelihood[-1] / np.sum(prior * likelihood[-1]),
+                "Multiply the prior by the likelihood (Bayes' rule), do not divide by it.":
+                    (prior / np.prod(likelihood, axis=0)) / np.sum(prior / np.prod(likelihood, axis=0)),
+            }
+        t.expect_close(got, posterior, case=case, rtol=1e-6, atol=1e-12,
+                       mistakes={k: v for k, v in mistakes.items() if np.all(np.isfinite(v))})
+
+
+# -- 8. Bayesian update of a coin's bias ------------------------------------------------------
 @question("03.beta_posterior", title="Beta posterior of a coin's bias after observed flips")
 def _check_beta_posterior(t: Tester):
     cases = []
@@ -374,26 +429,27 @@ def _check_beta_posterior(t: Tester):
         a, b = (round(float(v), 2) for v in t.rng.uniform(0.5, 5.0, 2))
         cases.append((a, b, (t.rng.uniform(size=n) < bias).astype(int)))
     for a, b, flips in cases:
-        case = {"a": a, "b": b, "flips": flips}
-        got = t.numbers(t.call(a, b, flips), ("a_post", "b_post"), case=case)
-        h = float(flips.sum())
-        tails = len(flips) - h
+        case = {"alpha": a, "beta": b, "flips": flips}
+        got = t.numbers(t.call(a, b, flips), ("alpha_post", "beta_post"), case=case)
+        n1 = float(flips.sum())
+        n0 = len(flips) - n1
         mistakes = {
-            "Heads and tails are swapped: heads add to a (the first parameter, the exponent of theta), "
-            "tails to b: Beta(a + heads, b + tails).": [a + tails, b + h],
-            "b counts the TAILS, N - heads, not all N flips: Beta(a + heads, b + tails).": [a + h, b + len(flips)],
-            "Add the counts to the prior's a and b: the prior's pseudo-counts stay in the posterior, "
-            "Beta(a + heads, b + tails).": [h, tails],
-            "Add 1 for each head, not the fraction of heads: Beta(a + heads, b + tails).":
-                [a + h / max(len(flips), 1), b + tails / max(len(flips), 1)],
+            "Heads and tails are swapped: the N_1 heads add to alpha (the first parameter, the exponent of "
+            "theta), the N_0 tails to beta: Beta(alpha + N_1, beta + N_0).": [a + n0, b + n1],
+            "beta counts the TAILS, N_0 = N - N_1, not all N flips: Beta(alpha + N_1, beta + N_0).":
+                [a + n1, b + len(flips)],
+            "Add the counts to the prior's alpha and beta: the prior's pseudo-counts stay in the posterior, "
+            "Beta(alpha + N_1, beta + N_0).": [n1, n0],
+            "Add 1 for each head, not the fraction of heads: Beta(alpha + N_1, beta + N_0).":
+                [a + n1 / max(len(flips), 1), b + n0 / max(len(flips), 1)],
         }
         t.expect_close(got, np.array(pr.beta_posterior(a, b, flips)), case=case, mistakes=mistakes)
 
 
-# -- 10. stationary distribution of a Markov chain ---------------------------------------------
+# -- 9. stationary distribution of a Markov chain ---------------------------------------------
 _LEFT_HINT = ("That is the uniform vector, the RIGHT eigenvector of P: P 1 = 1 because every row sums to 1. "
-              "The stationary distribution is a LEFT eigenvector, pi^T P = pi^T, i.e. an eigenvector of P.T "
-              "for eigenvalue 1: np.linalg.eig(P.T).")
+              "The stationary distribution is an eigenvector of P^T for eigenvalue 1, P^T pi = pi (a LEFT "
+              "eigenvector of P): np.linalg.eig(P.T).")
 
 
 def _transition_matrix(t: Tester, n: int, sparse: bool = False) -> np.ndarray:
@@ -449,76 +505,3 @@ def _check_stationary_distribution(t: Tester):
             mistakes["np.linalg.eig does not sort the eigenvalues: find the one closest to 1, "
                      "k = np.argmin(np.abs(w - 1)), and take V[:, k]."] = k0 / k0.sum()
         t.expect_close(got, pi, case=case, mistakes=mistakes)
-
-
-# -- 11. confusion matrix -----------------------------------------------------------------------
-def _predictions(t: Tester, n: int, k: int, accuracy: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
-    """Labels and noisy predictions (correct with probability ``accuracy``), asymmetric errors."""
-    y = t.rng.integers(0, k, n)
-    noise = t.rng.integers(0, k, n)
-    return y, np.where(t.rng.uniform(size=n) < accuracy, y, noise)
-
-
-@question("03.confusion_matrix", title="Confusion matrix (rows: true class, columns: predicted)")
-def _check_confusion_matrix(t: Tester):
-    cases = [(*_predictions(t, 30, 3), 3), (*_predictions(t, 20, 2), 2), (*_predictions(t, 50, 5), 5),
-             (np.array([1]), np.array([0]), 2)]
-    y, p = _predictions(t, 25, 3)
-    cases.append((y, p, 4))  # class 3 never occurs and is never predicted: it still gets a row and a column
-    for y_true, y_pred, k in cases:
-        case = {"y_true": y_true, "y_pred": y_pred, "num_classes": k}
-        got = t.call(y_true, y_pred, k)
-        C = metrics.confusion_matrix(y_true, y_pred, k)
-        if isinstance(got, np.ndarray) and got.ndim == 2 and got.shape != C.shape:
-            t.fail(f"Shape {got.shape}, expected {C.shape}.", case=case,
-                   hint="Make the matrix num_classes x num_classes: a class may be absent from both arrays and "
-                        "still gets its (all-zero) row and column.")
-        once = np.zeros((k, k))
-        once[y_true, y_pred] += 1  # the slip itself: repeated (true, predicted) pairs are written, not added
-        t.expect_close(got, C, case=case, mistakes={
-            "`C[y_true, y_pred] += 1` counts each (true, predicted) pair only ONCE: with fancy indexing, "
-            "repeated index pairs are assigned, not accumulated. Use `np.add.at(C, (y_true, y_pred), 1)`, "
-            "a loop over the examples, or np.bincount(y_true * K + y_pred, minlength=K * K).reshape(K, K).": once,
-            "Rows are the TRUE classes and columns the PREDICTED ones: C[i, j] counts examples of class i "
-            "predicted as j. Yours is transposed.": C.T,
-            "Count the examples (integers); do not divide by N.": C / len(y_true),
-            "Count the examples; do not normalize each row.": C / np.maximum(C.sum(axis=1, keepdims=True), 1),
-        })
-
-
-# -- 12. precision, recall, F1 -------------------------------------------------------------------
-_ZERO_DIVISION_HINT = ("When the classifier predicts no positive at all, TP + FP = 0 and precision is 0/0. This "
-                       "course (like scikit-learn's zero_division=0) defines it as 0; F1 is then 0 too.")
-
-
-@question("03.precision_recall_f1", title="Precision, recall and F1 of a binary classifier")
-def _check_precision_recall_f1(t: Tester):
-    cases = []
-    for n, pos_rate, fp_rate, fn_rate in [(40, 0.3, 0.3, 0.15), (25, 0.6, 0.1, 0.4),
-                                          (int(t.rng.integers(10, 60)), 0.2, 0.2, 0.3)]:
-        y = (t.rng.uniform(size=n) < pos_rate).astype(int)
-        y[:2] = [0, 1]  # both classes occur
-        u = t.rng.uniform(size=n)
-        pred = np.where(y == 1, u >= fn_rate, u < fp_rate).astype(int)  # precision and recall differ
-        pred[1] = 1  # at least one true positive
-        cases.append((y, pred))
-    y = (t.rng.uniform(size=15) < 0.4).astype(int)
-    y[0] = 1
-    cases.append((y, np.zeros(15, dtype=int)))  # never predicts the positive class
-    for y_true, y_pred in cases:
-        case = {"y_true": y_true, "y_pred": y_pred}
-        got = t.call(y_true, y_pred)
-        values = t.numbers(got, ("precision", "recall", "f1"), case=case)
-        if not y_pred.any():
-            _finite_or_fail(t, values, case, _ZERO_DIVISION_HINT)
-        ref = np.array(metrics.precision_recall_f1(y_true, y_pred, average="binary"))
-        p, r, f1 = ref
-        acc = metrics.accuracy(y_true, y_pred)
-        t.expect_close(values, ref, case=case, mistakes={
-            "Precision and recall are swapped. Precision = TP / (TP + FP): of the examples PREDICTED positive, "
-            "the fraction that are. Recall = TP / (TP + FN): of the examples that ARE positive, the fraction "
-            "found.": [r, p, f1],
-            "F1 is the HARMONIC mean of precision and recall, 2 P R / (P + R), not their average (P + R) / 2.":
-                [p, r, (p + r) / 2],
-            "Those are all the accuracy; precision and recall only look at the positive class.": [acc, acc, acc],
-        })
