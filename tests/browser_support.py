@@ -549,3 +549,14 @@ def count_renders(image) -> None:
 
 def renders_counted(page) -> int:
     return page.evaluate("() => window.__courseRenders")
+
+
+# How far the figure reaches past its output area (positive: the browser cuts it off).
+OVERFLOW_JS = """img => { const area = img.closest('.jp-OutputArea-output').getBoundingClientRect();
+    const box = img.closest('.jupyter-widget-box, .widget-box');
+    return Math.max(img.getBoundingClientRect().right - area.right, box.scrollWidth - box.clientWidth); }"""
+
+
+def figure_overflow(image) -> float:
+    """Pixels of ``image`` (a widget's figure) beyond its output area: 0 when it is shown whole."""
+    return image.evaluate(OVERFLOW_JS)

@@ -10,7 +10,8 @@ the three optimizers that use ``lr`` and stay the same for the three that use ``
 and the figure's image must change. Then, as issue 8 found in the browser: no label is cut off
 and the table's headers do not collide; switching the surface Beale -> Saddle starts the race at
 the saddle's preset (-1.50, 0.01), not at the old start snapped by the sliders; and a press on
-the contours renders the figure once. A screenshot is saved whatever happens.
+the contours renders the figure once; in a narrower window every figure of the chapter is shown
+whole (scaled down, not cut at the right edge). A screenshot is saved whatever happens.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import pytest
 from browser_support import (
     count_renders,
     cut_labels,
+    figure_overflow,
     nudge_slider,
     renders_counted,
     wait_for_change,
@@ -111,4 +113,11 @@ def test_race_answers_the_learning_rate_slider_in_jupyterlab(tmp_path):
         renders = renders_counted(page)
         print(f"renders after one press: {renders}")
         assert renders == 1, f"one press rendered the figure {renders} times"
+
+        page.set_viewport_size({"width": 1000, "height": 1000})  # an output area narrower than the figures
+        page.wait_for_timeout(500)
+        figures = page.locator("[class*='course-widget-'] img")
+        overflow = [round(figure_overflow(figures.nth(i)), 1) for i in range(figures.count())]
+        print(f"figures' overflow past their output areas in a 1000 px window (px): {overflow}")
+        assert overflow and max(overflow) <= 0.5, f"a figure is cut off at the right: {overflow} px"
 

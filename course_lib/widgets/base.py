@@ -253,8 +253,12 @@ class FigureWidget:
         if self._box is None:
             import ipywidgets as w
 
+            # Its own width at most, the output area's at least: no margin, so that a figure as wide
+            # as the area (848 px beside JupyterLab's file browser) is not cut at the right edge;
+            # a narrower area scales it down (pointer positions are read in the PNG's pixels).
             self._image = w.Image(value=self.png(), format="png",
-                                  layout=w.Layout(width=f"{int(self.figsize[0] * self.dpi)}px"))
+                                  layout=w.Layout(width=f"{int(self.figsize[0] * self.dpi)}px", max_width="100%",
+                                                  margin="0"))
             controls = self._get_controls()
             for key, control in controls.items():
                 control.observe(lambda change, key=key: self._on_control(key, change["new"]), names="value")
