@@ -9,7 +9,7 @@ import inspect
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from course_lib import optim as O
@@ -73,10 +73,40 @@ def trajectories(ours_cls, torch_cls, kwargs: dict, seed: int = 0, steps: int = 
     return np.array(path_o), np.array(path_t)
 
 
-def assert_same_path(ours_cls, torch_cls, kwargs, **more):
+def assert_same_path(ours_cls, torch_cls, kwargs, *, until_a_minimum=False, **more):
+    """``until_a_minimum``: compare only the steps before the first coordinate reaches its minimum.
+
+    For random hyper-parameters of adaptive methods, :class:`Problem`'s promise (a minimum farther
+    than 120 steps go) can fail: centered RMSprop steps by lr g / sd(g), far more than lr while the
+    gradient is steady (a fuzz find: alpha=0.5, momentum=0.5, lr=0.0091, seed=31 reached every
+    minimum by step 75). From there a coordinate flips back and forth and the two libraries' ulp
+    differences grow about 1e4-fold every 20 steps (1e-12 at step 80, 2.5e-6 at step 119): that
+    compares rounding, not the algorithm. Before it, the paths agree to about 1e-12.
+    """
     ours, theirs = trajectories(ours_cls, torch_cls, kwargs, **more)
+    if until_a_minimum:
+        steps = steps_before_a_minimum(theirs, more.get("seed", 0))
+        assume(steps >= 30)  # enough steps for every state variable to matter
+        ours, theirs = ours[:steps], theirs[:steps]
     assert np.abs(ours[-1] - ours[0]).max() > 1e-3, "the parameters hardly moved: a vacuous comparison"
     np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL, err_msg=f"{ours_cls.__name__}({kwargs})")
+
+
+def steps_before_a_minimum(path: np.ndarray, seed: int) -> int:
+    """The number of leading rows of ``path`` (parameters after each step) before any coordinate's
+    gradient changes sign, i.e. crosses its minimum (the problem's coordinates are decoupled)."""
+    prob = Problem(seed)
+    d_out, d_in = prob.W0.shape
+
+    def grad_signs(row):
+        W, b = row[:d_out * d_in].reshape(d_out, d_in), row[d_out * d_in:]
+        return np.sign(np.concatenate([g.ravel() for g in prob.grads(W, b)]))
+
+    start = grad_signs(np.concatenate([prob.W0.ravel(), prob.b0]))
+    for k, row in enumerate(path):
+        if np.any(grad_signs(row) != start):
+            return k + 1  # the step that produced this row crossed the minimum; the next one reacts to it
+    return len(path)
 
 
 PAIRS = {"SGD": (O.SGD, torch.optim.SGD), "Adagrad": (O.Adagrad, torch.optim.Adagrad),
@@ -139,15 +169,17 @@ def test_sgd_random_hyperparameters(lr, momentum, nesterov, wd, seed):
 @FAST
 @given(lr=st.floats(1e-2, 0.3), lr_decay=decays, wd=decays, seed=st.integers(0, 100))
 def test_adagrad_random_hyperparameters(lr, lr_decay, wd, seed):
-    assert_same_path(O.Adagrad, torch.optim.Adagrad, dict(lr=lr, lr_decay=lr_decay, weight_decay=wd), seed=seed)
+    assert_same_path(O.Adagrad, torch.optim.Adagrad, dict(lr=lr, lr_decay=lr_decay, weight_decay=wd), seed=seed,
+                     until_a_minimum=True)
 
 
 @FAST
 @given(lr=lrs, alpha=st.floats(0.5, 0.999), momentum=st.sampled_from([0.0, 0.5, 0.9]), centered=st.booleans(),
        wd=decays, seed=st.integers(0, 100))
+@example(lr=0.009100819236617153, alpha=0.5, momentum=0.5, centered=True, wd=0.0, seed=31)
 def test_rmsprop_random_hyperparameters(lr, alpha, momentum, centered, wd, seed):
     kw = dict(lr=lr, alpha=alpha, momentum=momentum, centered=centered, weight_decay=wd)
-    assert_same_path(O.RMSprop, torch.optim.RMSprop, kw, seed=seed)
+    assert_same_path(O.RMSprop, torch.optim.RMSprop, kw, seed=seed, until_a_minimum=True)
 
 
 @FAST
@@ -156,7 +188,7 @@ def test_rmsprop_random_hyperparameters(lr, alpha, momentum, centered, wd, seed)
 def test_adam_and_adamw_random_hyperparameters(lr, betas, eps, wd, amsgrad, decoupled, seed):
     kw = dict(lr=lr, betas=betas, eps=eps, weight_decay=wd, amsgrad=amsgrad)
     cls, ref = (O.AdamW, torch.optim.AdamW) if decoupled else (O.Adam, torch.optim.Adam)
-    assert_same_path(cls, ref, kw, seed=seed)
+    assert_same_path(cls, ref, kw, seed=seed, until_a_minimum=True)
 
 
 def test_the_comparison_can_fail():
