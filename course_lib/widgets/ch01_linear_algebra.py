@@ -246,7 +246,7 @@ class LinearSystemExplorer(BlittedWidget):
     (b against the column space), with the rank, the solution set and least squares."""
 
     name = "01.linear_system"
-    figsize = (9.0, 5.0)
+    figsize = (8.4, 4.9)
     LIM = 4.0
     FAR = 100.0  # half-length of drawn lines: far outside the view, which clips them
 
