@@ -10,8 +10,8 @@ import pytest
 from course_lib import probability as pr
 from course_lib.widgets.base import all_widgets
 from course_lib.widgets.ch03_probability_information import (
-    FLIPS_MAX, LEVELS, LOGIT_SETS, MU_TRUE, PRIORS, CoinPosterior, GaussianMLE, SoftmaxTemperature,
-    likelihood_contour)
+    FLIPS_MAX, LEVELS, LOGIT_SETS, PRIORS, CoinPosterior, GaussianMLE, SoftmaxTemperature, likelihood_contour)
+from course_lib.widgets.ch03_probability_information_evaluation import AccuracySignificance, ReliabilityDiagram
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
@@ -32,10 +32,10 @@ def test_registered():
 @pytest.mark.parametrize("logits", list(LOGIT_SETS))
 def test_softmax_temperature_compute(logits):
     z = LOGIT_SETS[logits]
-    for log10_T in [-2.0, -0.5, 0.0, 1.3, 2.0]:
-        data = SoftmaxTemperature.compute(log10_T, logits)
-        T = 10.0**log10_T
-        assert np.allclose(data["probs"], pr.softmax(z / T)) and np.all(np.isfinite(data["probs"]))
+    for log10_tau in [-2.0, -0.5, 0.0, 1.3, 2.0]:
+        data = SoftmaxTemperature.compute(log10_tau, logits)
+        tau = 10.0**log10_tau
+        assert np.allclose(data["probs"], pr.softmax(z / tau)) and np.all(np.isfinite(data["probs"]))
         assert np.isclose(data["entropy"], pr.entropy(data["probs"])) and data["max_prob"] == data["probs"].max()
     # Entropy grows with the temperature, from (near) the argmax's to (near) ln K.
     curve = SoftmaxTemperature.compute(0.0, logits)["curve_H"]
@@ -48,20 +48,24 @@ def test_softmax_temperature_limits_and_readout():
     cold = SoftmaxTemperature.compute(-2.0, "confident")
     assert cold["max_prob"] > 0.999 and cold["argmax"] == 0
     tie = SoftmaxTemperature.compute(-2.0, "tie at the top")
-    assert np.allclose(tie["probs"][:2], 0.5)  # T -> 0 splits a tie evenly, not one-hot
-    w = SoftmaxTemperature(log10_T=0.0, logits="huge logits (1000s)")
+    assert np.allclose(tie["probs"][:2], 0.5)  # tau -> 0 splits a tie evenly, not one-hot
+    w = SoftmaxTemperature(log10_tau=-2.0, logits="tie at the top")
+    assert "over the 2 classes tied" in w.readout and "one-hot argmax" not in w.readout
+    w.update(logits="confident")
+    assert "one-hot argmax (the largest logit is unique)" in w.readout
+    w = SoftmaxTemperature(log10_tau=0.0, logits="huge logits (1000s)")
     assert f"{w.data['max_prob']:.3f}" in w.readout and f"{w.data['entropy']:.3f} nats" in w.readout
     assert "1002" in w.readout
 
 
 # -- Gaussian maximum likelihood -------------------------------------------------------------------
 def test_gaussian_compute_matches_the_mle():
-    small = GaussianMLE.compute(n=5, sigma=2.0)
-    data = GaussianMLE.compute(n=50, sigma=2.0)
+    small = GaussianMLE.compute(n=5, sd=2.0)
+    data = GaussianMLE.compute(n=50, sd=2.0)
     assert np.array_equal(data["x"][:5], small["x"])  # the sample grows; it is not redrawn
-    mu_hat, sigma_hat = pr.gaussian_mle(data["x"])
-    assert np.isclose(data["mu_hat"], mu_hat) and np.isclose(data["sigma_hat"], sigma_hat)
-    assert np.isclose(data["sigma_unbiased"], np.std(data["x"], ddof=1))
+    mu_hat, sd_hat = pr.gaussian_mle(data["x"])
+    assert np.isclose(data["mu_hat"], mu_hat) and np.isclose(data["sd_hat"], sd_hat)
+    assert np.isclose(data["sd_unbiased"], np.std(data["x"], ddof=1))
     assert data["surface"].max() <= 1e-12 and data["surface"].max() > -0.5  # the grid's best point is near 0
     assert data["ll_hat"] >= max(data["ll_true"], data["ll_probe"])
     assert np.isclose(data["density"].sum() * 0.5, 1.0)  # every sample falls in the bins here
@@ -69,7 +73,7 @@ def test_gaussian_compute_matches_the_mle():
 
 @pytest.mark.parametrize("n", [2, 7, 500])
 def test_likelihood_contours_are_exact_level_sets(n):
-    data = GaussianMLE.compute(n=n, sigma=1.0)
+    data = GaussianMLE.compute(n=n, sd=1.0)
     for drop, curve in zip(LEVELS, data["contours"]):
         ll = pr.gaussian_log_likelihood(data["x"], curve[:, 0], curve[:, 1])
         assert np.allclose(ll, data["ll_hat"] - drop, atol=1e-8)
@@ -83,7 +87,7 @@ def test_dragging_the_guess():
     px, py = w.ax_ll.transData.transform((2.0, 1.0))
     height = w.fig.canvas.get_width_height()[1]
     changes = w.pointer(px, height - py)
-    assert changes and abs(changes["probe_mu"] - 2.0) < 0.05 and abs(changes["probe_sigma"] - 1.0) < 0.05
+    assert changes and abs(changes["probe_mu"] - 2.0) < 0.05 and abs(changes["probe_sd"] - 1.0) < 0.05
     assert np.isclose(w.data["ll_probe"], pr.gaussian_log_likelihood(w.data["x"], *w.data["probe"]))
     assert f"{w.data['ll_probe']:.2f}" in w._readout_view.value
     px, py = w.ax.transData.transform((0.0, 0.1))
@@ -121,9 +125,11 @@ def test_coin_readout():
 
 # -- views: fast render equals a full render; controls ------------------------------------------------
 @pytest.mark.parametrize("cls,changes", [
-    (SoftmaxTemperature, {"log10_T": -1.0, "logits": "confident"}),
-    (GaussianMLE, {"n": 300, "sigma": 0.8}),
+    (SoftmaxTemperature, {"log10_tau": -1.0, "logits": "confident"}),
+    (GaussianMLE, {"n": 300, "sd": 0.8}),
     (CoinPosterior, {"n": 150, "prior": "Jeffreys Beta(½, ½)", "bias": 0.25}),
+    (AccuracySignificance, {"pair": "64 pixels vs 16 pooled", "n_test": 60}),
+    (ReliabilityDiagram, {"model": "64 pixels, C = 1", "log10_tau": -0.3, "n_bins": 17}),
 ])
 def test_update_renders_like_a_fresh_widget(cls, changes):
     w = cls()
@@ -134,15 +140,17 @@ def test_update_renders_like_a_fresh_widget(cls, changes):
     assert np.array_equal(pixels(after), pixels(cls(**changes).png()))  # nothing of the old frame is left
 
 
-@pytest.mark.parametrize("cls", [SoftmaxTemperature, GaussianMLE, CoinPosterior])
+@pytest.mark.parametrize("cls", [SoftmaxTemperature, GaussianMLE, CoinPosterior, AccuracySignificance,
+                                 ReliabilityDiagram])
 def test_controls_drive_the_view(cls):
     w = cls()
     box = w.widget()
     controls = w._get_controls()
     assert set(controls) <= set(w.params)
     before = w._readout_view.value
-    key, control = next(iter(controls.items()))
-    control.value = control.max  # what a slider move in the browser does
-    assert w.params[key] == control.max and w._readout_view.value != before
+    key, control = next((k, c) for k, c in controls.items() if hasattr(c, "max"))  # the first slider
+    target = control.max if control.value != control.max else control.min
+    control.value = target  # what a slider move in the browser does
+    assert w.params[key] == target and w._readout_view.value != before
     bundle = w._repr_mimebundle_()
     assert "image/png" in bundle and WIDGET_MIME in bundle and w.widget() is box

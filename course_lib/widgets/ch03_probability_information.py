@@ -1,4 +1,5 @@
-"""Chapter 03 widgets: softmax temperature, a Gaussian's likelihood surface, a coin's posterior.
+r"""Chapter 03 widgets: softmax temperature, a Gaussian's likelihood surface, a coin's posterior
+(the evaluation widgets are in :mod:`~course_lib.widgets.ch03_probability_information_evaluation`).
 
 Each compute function is pure and cheap: the random samples are drawn once (fixed seeds), so a
 slider move only slices, sums and evaluates closed forms. The views render their static parts
@@ -22,34 +23,35 @@ LOGIT_SETS = {
     "tie at the top": np.array([2.0, 2.0, 0.5, -0.5, -1.0]),
     "huge logits (1000s)": np.array([1002.0, 1000.0, 997.0, 990.0, 900.0]),
 }
-LOG10_T_RANGE = (-2.0, 2.0)
+LOG10_TAU_RANGE = (-2.0, 2.0)
 
 
 @register_widget
 class SoftmaxTemperature(BlittedWidget):
-    """Bar chart of softmax(z / T) for fixed logits; entropy against temperature."""
+    """Bar chart of softmax(z / tau) for fixed logits; entropy against the temperature tau."""
 
     name = "03.softmax_temperature"
     figsize = (8.0, 3.3)
 
     @classmethod
     def defaults(cls) -> dict:
-        return {"log10_T": 0.0, "logits": "close call"}
+        return {"log10_tau": 0.0, "logits": "close call"}
 
     @staticmethod
-    def compute(log10_T: float, logits: str) -> dict:
-        """Probabilities ``probs`` (K,) at :math:`T = 10^{\\text{log10\\_T}}`, their ``entropy`` and
-        ``max_prob``, and the entropy curve ``curve_T``/``curve_H`` (161,) over the slider's range."""
+    def compute(log10_tau: float, logits: str) -> dict:
+        r"""Probabilities ``probs`` (K,) at :math:`\tau = 10^{\text{log10\_tau}}`, their ``entropy`` and
+        ``max_prob``, the number of classes ``tied`` at the largest logit, and the entropy curve
+        ``curve_tau``/``curve_H`` (161,) over the slider's range."""
         z = LOGIT_SETS[logits]
-        T = 10.0 ** float(log10_T)
-        probs = pr.softmax(z, temperature=T)
-        curve_T = np.logspace(*LOG10_T_RANGE, 161)
-        curve_H = pr.entropy(pr.softmax(z[None, :] / curve_T[:, None]))
+        tau = 10.0 ** float(log10_tau)
+        probs = pr.softmax(z, temperature=tau)
+        curve_tau = np.logspace(*LOG10_TAU_RANGE, 161)
+        curve_H = pr.entropy(pr.softmax(z[None, :] / curve_tau[:, None]))
         top2 = np.sort(z)[-2:]
-        return {"z": z, "T": T, "probs": probs, "entropy": float(pr.entropy(probs)),
+        return {"z": z, "tau": tau, "probs": probs, "entropy": float(pr.entropy(probs)),
                 "max_prob": float(probs.max()), "argmax": int(np.argmax(probs)), "H_max": float(np.log(len(z))),
-                "ratio": float(np.exp((top2[1] - top2[0]) / T)) if top2[1] > top2[0] else 1.0,
-                "curve_T": curve_T, "curve_H": curve_H, "logits": logits}
+                "ratio": float(np.exp((top2[1] - top2[0]) / tau)) if top2[1] > top2[0] else 1.0,
+                "tied": int(np.sum(z == z.max())), "curve_tau": curve_tau, "curve_H": curve_H, "logits": logits}
 
     def build(self, fig) -> None:
         k = len(next(iter(LOGIT_SETS.values())))
@@ -57,10 +59,10 @@ class SoftmaxTemperature(BlittedWidget):
         self.bars = ax.bar(np.arange(k), np.zeros(k), color=PALETTE["blue"], width=0.7)
         ax.axhline(1.0 / k, color=PALETTE["grey"], ls="--", lw=1, label=f"uniform 1/{k}")
         ax.set(xticks=np.arange(k), xticklabels=[f"class {i + 1}" for i in range(k)], ylim=(0, 1.12),
-               ylabel="probability softmax(z / T)", xlabel="class (logits: see the readout)")
+               ylabel="probability softmax(z / τ)", xlabel="class (logits: see the readout)")
         ax.legend(loc="upper right", fontsize=LEGEND_FONTSIZE)
-        ax2.set(xscale="log", xlim=10.0 ** np.array(LOG10_T_RANGE), ylim=(0, np.log(k) * 1.12),
-                xlabel="temperature T (log scale)", ylabel="entropy H (nats)")
+        ax2.set(xscale="log", xlim=10.0 ** np.array(LOG10_TAU_RANGE), ylim=(0, np.log(k) * 1.12),
+                xlabel="temperature τ (log scale)", ylabel="entropy H[p] (nats)")
         ax2.axhline(np.log(k), color=PALETTE["grey"], ls="--", lw=1)
         ax2.text(0.012, np.log(k) * 1.02, f"ln {k}: uniform", fontsize=8, color="#555555", va="bottom")
         ax2.axvline(1.0, color="#dddddd", lw=1, zorder=0)
@@ -74,22 +76,27 @@ class SoftmaxTemperature(BlittedWidget):
         for i, (bar, p) in enumerate(zip(self.bars.patches, data["probs"])):
             bar.set_height(p)
             bar.set_color(PALETTE["vermillion"] if i == data["argmax"] else PALETTE["blue"])
-        self.curve.set_data(data["curve_T"], data["curve_H"])
-        self.dot.set_data([data["T"]], [data["entropy"]])
+        self.curve.set_data(data["curve_tau"], data["curve_H"])
+        self.dot.set_data([data["tau"]], [data["entropy"]])
         probs = ", ".join(f"{p:.3f}" for p in data["probs"])
         logits = ", ".join(f"{z:g}" for z in data["z"])
-        self.readout = (f"Logits z = ({logits}); <b>T = {data['T']:.3g}</b>: softmax(z / T) = ({probs}). "
+        tied = data["tied"]
+        limit = ("τ → 0 gives the one-hot argmax (the largest logit is unique)" if tied == 1 else
+                 f"τ → 0 splits the probability evenly over the {tied} classes tied at the largest logit "
+                 "(one-hot only without ties)")
+        self.readout = (f"Logits z = ({logits}); <b>τ = {data['tau']:.3g}</b>: softmax(z / τ) = ({probs}). "
                         f"The largest probability is <b>{data['max_prob']:.3f}</b> "
-                        f"(class {data['argmax'] + 1}); entropy <b>{data['entropy']:.3f} nats</b> of at most "
-                        f"ln {len(data['z'])} = {data['H_max']:.3f}. The top two probabilities stand in the ratio "
-                        f"e<sup>(z₁ − z₂)/T</sup> = {data['ratio']:.3g}: T → 0 gives the one-hot argmax, "
-                        "T → ∞ the uniform distribution.")
+                        f"(class {data['argmax'] + 1}); entropy H[p] = <b>{data['entropy']:.3f} nats</b> of at "
+                        f"most ln {len(data['z'])} = {data['H_max']:.3f}. The top two probabilities stand in the "
+                        f"ratio e<sup>(z₁ − z₂)/τ</sup> = {data['ratio']:.3g}: {limit}; "
+                        "τ → ∞ gives the uniform distribution.")
 
     def controls(self) -> dict:
         import ipywidgets as w
 
-        return {"log10_T": w.FloatSlider(value=self.params["log10_T"], min=LOG10_T_RANGE[0], max=LOG10_T_RANGE[1],
-                                         step=0.05, description="log₁₀ T", readout_format=".2f"),
+        return {"log10_tau": w.FloatSlider(value=self.params["log10_tau"], min=LOG10_TAU_RANGE[0],
+                                           max=LOG10_TAU_RANGE[1], step=0.05, description="log₁₀ τ",
+                                           readout_format=".2f"),
                 "logits": w.Dropdown(options=list(LOGIT_SETS), value=self.params["logits"], description="logits")}
 
 
@@ -99,18 +106,19 @@ N_MAX = 500
 _STANDARD_SAMPLE = np.random.default_rng(3).standard_normal(N_MAX)  # fixed: a slider move re-slices it
 _EDGES = np.linspace(-8.0, 10.0, 37)
 _MU_GRID = np.linspace(-2.0, 4.0, 121)
-_SIGMA_GRID = np.linspace(0.2, 4.5, 111)
-LEVELS = (1.0, 4.0, 16.0)  # contours where log L is this far below its maximum
+_SD_GRID = np.linspace(0.2, 4.5, 111)  # sqrt(v)
+LEVELS = (1.0, 4.0, 16.0)  # contours where log calL is this far below its maximum
 
 
-def likelihood_contour(mu_hat: float, sigma_hat: float, n: int, drop: float, points: int = 120) -> np.ndarray:
-    """The closed curve :math:`\\log L(\\mu,\\sigma) = \\log L(\\hat\\mu,\\hat\\sigma) - c`, shape (2 * points, 2).
+def likelihood_contour(mu_hat: float, sd_hat: float, n: int, drop: float, points: int = 120) -> np.ndarray:
+    r"""The closed curve :math:`\log\mathcal{L}(\mu, v) = \log\mathcal{L}(\hat\mu, \hat v) - c` in the
+    :math:`(\mu, \sqrt{v})` plane, shape (2 * points, 2): columns :math:`\mu` and :math:`\sqrt v`.
 
     Notes
     -----
-    With :math:`s = \\sigma/\\hat\\sigma` and :math:`a = 2c/N`, the level set of the Gaussian
-    log-likelihood is :math:`(\\mu - \\hat\\mu)^2 = \\hat\\sigma^2\\,[s^2(1 + a - 2\\ln s) - 1]`: for
-    each :math:`s` between the two roots of the bracket, two values of :math:`\\mu`. The roots are
+    With :math:`r = \sqrt{v}/\sqrt{\hat v}` and :math:`a = 2c/N`, the level set of the Gaussian
+    log-likelihood is :math:`(\mu - \hat\mu)^2 = \hat v\,[r^2(1 + a - 2\ln r) - 1]`: for
+    each :math:`r` between the two roots of the bracket, two values of :math:`\mu`. The roots are
     found by bisection (one in (0, 1), one in :math:`(1, e^{(1+a)/2})`). Exact, and cheaper than
     contouring a grid.
     """
@@ -129,42 +137,43 @@ def likelihood_contour(mu_hat: float, sigma_hat: float, n: int, drop: float, poi
     s_lo, s_hi = 0.5 * (lo + hi)
     t = 0.5 * (1.0 - np.cos(np.linspace(0.0, np.pi, points)))  # denser near the ends, where the curve turns
     s = s_lo + (s_hi - s_lo) * t
-    d = sigma_hat * np.sqrt(np.maximum(g(s), 0.0))
-    right = np.column_stack([mu_hat + d, s * sigma_hat])
-    left = np.column_stack([mu_hat - d, s * sigma_hat])[::-1]
+    d = sd_hat * np.sqrt(np.maximum(g(s), 0.0))
+    right = np.column_stack([mu_hat + d, s * sd_hat])
+    left = np.column_stack([mu_hat - d, s * sd_hat])[::-1]
     return np.vstack([right, left])
 
 
 @register_widget
 class GaussianMLE(BlittedWidget):
-    """Samples of a Gaussian, the fitted and true densities, and the log-likelihood over (mu, sigma)."""
+    """Samples of a Gaussian, the fitted and true densities, and the log-likelihood over (mu, sqrt(v))."""
 
     name = "03.gaussian_mle"
     figsize = (9.0, 3.6)
 
     @classmethod
     def defaults(cls) -> dict:
-        return {"n": 20, "sigma": 1.5, "probe_mu": -0.5, "probe_sigma": 3.0}
+        return {"n": 20, "sd": 1.5, "probe_mu": -0.5, "probe_sd": 3.0}
 
     @staticmethod
-    def compute(n: int, sigma: float, probe_mu: float = -0.5, probe_sigma: float = 3.0) -> dict:
-        """The first ``n`` samples of :math:`\\mathcal{N}(1, \\sigma^2)`, their histogram ``density``
-        (36,), the MLE ``mu_hat, sigma_hat``, the surface ``surface`` (111, 121) of
-        :math:`\\log L - \\max\\log L`, the ``contours`` (a list of (240, 2) curves), and the
-        log-likelihoods ``ll_hat``, ``ll_true``, ``ll_probe`` of the MLE, the truth and the probe."""
+    def compute(n: int, sd: float, probe_mu: float = -0.5, probe_sd: float = 3.0) -> dict:
+        r"""The first ``n`` samples of :math:`\mathcal{N}(1, v)` with :math:`\sqrt{v}` = ``sd``, their histogram
+        ``density`` (36,), the MLE ``mu_hat, sd_hat`` (:math:`\hat\mu, \sqrt{\hat v}`), the surface
+        ``surface`` (111, 121) of :math:`\log\mathcal{L} - \max\log\mathcal{L}` over :math:`(\mu, \sqrt{v})`,
+        the ``contours`` (a list of (240, 2) curves), and the log-likelihoods ``ll_hat``, ``ll_true``,
+        ``ll_probe`` of the MLE, the truth and the probe."""
         n = int(n)
-        x = MU_TRUE + float(sigma) * _STANDARD_SAMPLE[:n]
-        mu_hat, sigma_hat = pr.gaussian_mle(x)
+        x = MU_TRUE + float(sd) * _STANDARD_SAMPLE[:n]
+        mu_hat, sd_hat = pr.gaussian_mle(x)
         counts, _ = np.histogram(x, _EDGES)
-        ll_hat = float(pr.gaussian_log_likelihood(x, mu_hat, sigma_hat))
-        surface = pr.gaussian_log_likelihood(x, _MU_GRID[None, :], _SIGMA_GRID[:, None]) - ll_hat
-        return {"x": x, "n": n, "sigma": float(sigma), "mu_hat": mu_hat, "sigma_hat": sigma_hat,
-                "sigma_unbiased": float(np.std(x, ddof=1)) if n > 1 else float("nan"),
+        ll_hat = float(pr.gaussian_log_likelihood(x, mu_hat, sd_hat))
+        surface = pr.gaussian_log_likelihood(x, _MU_GRID[None, :], _SD_GRID[:, None]) - ll_hat
+        return {"x": x, "n": n, "sd": float(sd), "mu_hat": mu_hat, "sd_hat": sd_hat,
+                "sd_unbiased": float(np.std(x, ddof=1)) if n > 1 else float("nan"),
                 "density": counts / (n * np.diff(_EDGES)), "surface": surface,
-                "contours": [likelihood_contour(mu_hat, sigma_hat, n, c) for c in LEVELS],
-                "ll_hat": ll_hat, "ll_true": float(pr.gaussian_log_likelihood(x, MU_TRUE, sigma)),
-                "probe": (float(probe_mu), float(probe_sigma)),
-                "ll_probe": float(pr.gaussian_log_likelihood(x, probe_mu, probe_sigma))}
+                "contours": [likelihood_contour(mu_hat, sd_hat, n, c) for c in LEVELS],
+                "ll_hat": ll_hat, "ll_true": float(pr.gaussian_log_likelihood(x, MU_TRUE, sd)),
+                "probe": (float(probe_mu), float(probe_sd)),
+                "ll_probe": float(pr.gaussian_log_likelihood(x, probe_mu, probe_sd))}
 
     def build(self, fig) -> None:
         from matplotlib.lines import Line2D
@@ -183,8 +192,8 @@ class GaussianMLE(BlittedWidget):
                            Line2D([], [], color=PALETTE["vermillion"], lw=2, label="MLE fit"),
                            Line2D([], [], color=PALETTE["orange"], ls=":", label="your guess")],
                   loc="upper left", fontsize=LEGEND_FONTSIZE)
-        extent = (_MU_GRID[0], _MU_GRID[-1], _SIGMA_GRID[0], _SIGMA_GRID[-1])
-        self.image = ax2.imshow(np.zeros((len(_SIGMA_GRID), len(_MU_GRID))), origin="lower", extent=extent,
+        extent = (_MU_GRID[0], _MU_GRID[-1], _SD_GRID[0], _SD_GRID[-1])
+        self.image = ax2.imshow(np.zeros((len(_SD_GRID), len(_MU_GRID))), origin="lower", extent=extent,
                                 aspect="auto", cmap="viridis_r", vmin=0.0, vmax=4.5, interpolation="bilinear")
         bar = fig.colorbar(self.image, ax=ax2, shrink=0.9)
         # The drop below the maximum spans 0 to ~10^4 nats as N grows: a log colour scale keeps the bowl visible.
@@ -195,8 +204,9 @@ class GaussianMLE(BlittedWidget):
         (self.mle,) = ax2.plot([], [], "X", color=PALETTE["vermillion"], mec="white", ms=10)
         (self.probe,) = ax2.plot([], [], "D", color=PALETTE["orange"], mec="black", ms=7)
         # A legend inside this axes would sit under the (redrawn) image: the title explains instead.
-        ax2.set(xlabel="μ", ylabel="σ", xlim=extent[:2], ylim=extent[2:])
-        ax2.set_title("drop of log L(μ, σ) below its max; contours at 1, 4, 16\n✕ MLE   ○ truth   ◆ your guess (drag it)",
+        ax2.set(xlabel="μ", ylabel=r"$\sqrt{v}$ (standard deviation)", xlim=extent[:2], ylim=extent[2:])
+        ax2.set_title(r"drop of $\log\mathcal{L}(\mu, v)$ below its max; contours at 1, 4, 16" "\n"
+                      "✕ MLE   ○ truth   ◆ your guess (drag it)",
                       fontsize=8)
         self.moving(*self.bars.patches, self.true_pdf, self.fit_pdf, self.probe_pdf, self.image, *self.contours,
                     self.truth, self.mle, self.probe)
@@ -205,18 +215,18 @@ class GaussianMLE(BlittedWidget):
         for bar, h in zip(self.bars.patches, data["density"]):
             bar.set_height(h)
         g = self.grid_x
-        self.true_pdf.set_data(g, pr.gaussian_pdf(g, MU_TRUE, data["sigma"]))
-        self.fit_pdf.set_data(g, pr.gaussian_pdf(g, data["mu_hat"], data["sigma_hat"]))
+        self.true_pdf.set_data(g, pr.gaussian_pdf(g, MU_TRUE, data["sd"]))
+        self.fit_pdf.set_data(g, pr.gaussian_pdf(g, data["mu_hat"], data["sd_hat"]))
         self.probe_pdf.set_data(g, pr.gaussian_pdf(g, *data["probe"]))
         self.image.set_data(np.log10(1.0 - np.minimum(data["surface"], 0.0)))
         for line, curve in zip(self.contours, data["contours"]):
             line.set_data(curve[:, 0], curve[:, 1])
-        self.truth.set_data([MU_TRUE], [data["sigma"]])
-        self.mle.set_data([data["mu_hat"]], [data["sigma_hat"]])
+        self.truth.set_data([MU_TRUE], [data["sd"]])
+        self.mle.set_data([data["mu_hat"]], [data["sd_hat"]])
         self.probe.set_data([data["probe"][0]], [data["probe"][1]])
-        self.readout = (f"N = {data['n']}: <b>μ̂ = {data['mu_hat']:.3f}</b>, <b>σ̂ = {data['sigma_hat']:.3f}</b> "
-                        f"(MLE, divides by N; with N − 1: {data['sigma_unbiased']:.3f}); truth (μ, σ) = "
-                        f"({MU_TRUE:g}, {data['sigma']:.2f}). log L: <b>{data['ll_hat']:.2f}</b> at the MLE, "
+        self.readout = (f"N = {data['n']}: <b>μ̂ = {data['mu_hat']:.3f}</b>, <b>√v̂ = {data['sd_hat']:.3f}</b> "
+                        f"(MLE, divides by N; with N − 1: {data['sd_unbiased']:.3f}); truth (μ, √v) = "
+                        f"({MU_TRUE:g}, {data['sd']:.2f}). log ℒ: <b>{data['ll_hat']:.2f}</b> at the MLE, "
                         f"{data['ll_true']:.2f} at the truth, {data['ll_probe']:.2f} at your guess "
                         f"({data['probe'][0]:.2f}, {data['probe'][1]:.2f}). Nothing beats the MLE on its own sample.")
 
@@ -225,14 +235,14 @@ class GaussianMLE(BlittedWidget):
         if ax is not self.ax_ll:
             return None
         return {"probe_mu": round(float(np.clip(x, _MU_GRID[0], _MU_GRID[-1])), 3),
-                "probe_sigma": round(float(np.clip(y, _SIGMA_GRID[0], _SIGMA_GRID[-1])), 3)}
+                "probe_sd": round(float(np.clip(y, _SD_GRID[0], _SD_GRID[-1])), 3)}
 
     def controls(self) -> dict:
         import ipywidgets as w
 
         return {"n": w.IntSlider(value=self.params["n"], min=2, max=N_MAX, description="sample size N"),
-                "sigma": w.FloatSlider(value=self.params["sigma"], min=0.5, max=3.0, step=0.05,
-                                       description="true σ", readout_format=".2f")}
+                "sd": w.FloatSlider(value=self.params["sd"], min=0.5, max=3.0, step=0.05,
+                                    description="true √v", readout_format=".2f")}
 
 
 # -- 3. Bayesian updating of a coin's bias -----------------------------------------------------
@@ -260,7 +270,7 @@ class CoinPosterior(BlittedWidget):
 
     @staticmethod
     def compute(n: int, prior: str, bias: float) -> dict:
-        """Beta posterior after the first ``n`` flips: densities on a grid (400,), ``mean``, 95% ``interval``,
+        """Beta posterior after the first ``n`` flips (:math:`N` in the text): densities on a grid (400,), ``mean``, 95% ``interval``,
         and the running posterior mean and MLE over all ``FLIPS_MAX`` flips (for the lower panel)."""
         n = int(n)
         a, b = PRIORS[prior]
@@ -269,10 +279,10 @@ class CoinPosterior(BlittedWidget):
         heads = int(flips[:n].sum())
         seen = np.arange(FLIPS_MAX + 1)
         cum_heads = np.concatenate([[0], np.cumsum(flips)])
-        with np.errstate(invalid="ignore", divide="ignore"):  # the MLE h / n is undefined at n = 0
+        with np.errstate(invalid="ignore", divide="ignore"):  # the MLE N_1 / N is undefined at N = 0
             running_mle = np.where(seen > 0, cum_heads / np.maximum(seen, 1), np.nan)
         posterior = pr.beta_pdf(_THETA, a_post, b_post)
-        likelihood = pr.beta_pdf(_THETA, heads + 1.0, n - heads + 1.0)  # theta^h (1-theta)^t, normalized in theta
+        likelihood = pr.beta_pdf(_THETA, heads + 1.0, n - heads + 1.0)  # theta^N1 (1-theta)^N0, normalized in theta
         return {"n": n, "heads": heads, "prior_ab": (a, b), "post_ab": (a_post, b_post), "bias": float(bias),
                 "flips": flips, "prior": pr.beta_pdf(_THETA, a, b), "likelihood": likelihood, "posterior": posterior,
                 "peak": float(max(posterior.max(), likelihood.max(), 1.0)),
@@ -300,12 +310,12 @@ class CoinPosterior(BlittedWidget):
         (self.run_mean,) = ax2.plot(seen, np.zeros_like(seen, dtype=float), color=PALETTE["blue"], lw=1.8,
                                     label="posterior mean")
         (self.run_mle,) = ax2.plot(seen, np.zeros_like(seen, dtype=float), color=PALETTE["green"], lw=1.2,
-                                   label="MLE heads / n")
+                                   label="MLE N₁ / N")
         self.run_true = ax2.axhline(0.5, color=PALETTE["black"], ls="--", lw=1, label="true bias")
-        self.now = ax2.axvline(0, color=PALETTE["vermillion"], lw=1.5, label="n (the slider)")
+        self.now = ax2.axvline(0, color=PALETTE["vermillion"], lw=1.5, label="N (the slider)")
         (self.heads_ticks,) = ax2.plot([], [], "|", color=PALETTE["orange"], ms=9, mew=1.5)
         (self.tails_ticks,) = ax2.plot([], [], "|", color=PALETTE["purple"], ms=9, mew=1.5)
-        ax2.set(xlim=(0, FLIPS_MAX), ylim=(-0.08, 1.08), xlabel="flips seen n (ticks: heads at top, tails at bottom)",
+        ax2.set(xlim=(0, FLIPS_MAX), ylim=(-0.08, 1.08), xlabel="flips seen N (ticks: heads at top, tails at bottom)",
                 ylabel="estimate of θ")
         ax2.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=LEGEND_FONTSIZE, frameon=False)
         self.moving(self.band, self.prior_line, self.lik_line, self.post_line, self.mean_line, self.true_line,
@@ -335,8 +345,9 @@ class CoinPosterior(BlittedWidget):
         self.heads_ticks.set_data(seen[head], np.full(int(head.sum()), 1.04))
         self.tails_ticks.set_data(seen[~head], np.full(int((~head).sum()), -0.04))
         mle = f"{heads}/{n} = {heads / n:.3f}" if n else "undefined (no data)"
-        self.readout = (f"After <b>n = {n}</b> flips ({heads} heads, {n - heads} tails): posterior "
-                        f"Beta({a_post:g}, {b_post:g}), <b>mean {data['mean']:.3f}</b> (= P(next flip is heads)), "
+        self.readout = (f"After <b>N = {n}</b> flips (N₁ = {heads} heads, N₀ = {n - heads} tails): posterior "
+                        f"Beta(α + N₁, β + N₀) = Beta({a_post:g}, {b_post:g}), <b>mean {data['mean']:.3f}</b> "
+                        "(= P(next flip is heads)), "
                         f"<b>95% credible interval [{lo:.3f}, {hi:.3f}]</b>. MLE {mle}; prior mean "
                         f"{pr.beta_mean(*data['prior_ab']):.3f}; true bias {data['bias']:.2f}. The tallest curve "
                         f"peaks at density {data['peak']:.1f}.")
@@ -344,7 +355,7 @@ class CoinPosterior(BlittedWidget):
     def controls(self) -> dict:
         import ipywidgets as w
 
-        return {"n": w.IntSlider(value=self.params["n"], min=0, max=FLIPS_MAX, description="flips seen n"),
+        return {"n": w.IntSlider(value=self.params["n"], min=0, max=FLIPS_MAX, description="flips seen N"),
                 "prior": w.Dropdown(options=list(PRIORS), value=self.params["prior"], description="prior"),
                 "bias": w.FloatSlider(value=self.params["bias"], min=0.05, max=0.95, step=0.05,
                                       description="true bias", readout_format=".2f")}
