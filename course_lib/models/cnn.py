@@ -63,7 +63,7 @@ def train_cnn(X, y, X_test, y_test, config: CNNConfig, device, seed: int = 0, au
     rng = np.random.default_rng(seed)
     model = DigitsCNN(config.channels).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
-    Xt, yt = torch.from_numpy(np.ascontiguousarray(X_test)).to(device), torch.from_numpy(y_test).to(device)
+    Xt, yt = torch.from_numpy(np.array(X_test)).to(device), torch.from_numpy(y_test).to(device)
     accs = []
     start = time.perf_counter()
     for epoch in range(config.epochs):
@@ -72,7 +72,7 @@ def train_cnn(X, y, X_test, y_test, config: CNNConfig, device, seed: int = 0, au
         perm = rng.permutation(len(X))
         for i in range(0, len(perm), config.batch_size):
             idx = perm[i:i + config.batch_size]
-            xb = X[idx] if augment is None else augment(X[idx], rng)
+            xb = X[idx] if augment is None else augment(X[idx], rng)  # fancy indexing copies: writable
             loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(xb).to(device)),
                                                      torch.from_numpy(y[idx]).to(device))
             opt.zero_grad()
