@@ -7,11 +7,12 @@ is an *estimate* of the accuracy :math:`a` it would have on the whole population
 was drawn from. This module measures how far off that estimate can be and whether a gap
 between two models is more than luck:
 
-- :func:`accuracy_standard_error`, :func:`normal_interval`: the binomial standard error and
-  the interval :math:`\hat a \pm z\,\mathrm{SE}`;
+- :func:`accuracy_standard_error`, :func:`normal_interval`, :func:`normal_interval_coverage`:
+  the binomial standard error, the interval :math:`\hat a \pm z\,\mathrm{SE}` and how often it
+  really covers;
 - :func:`bootstrap`, :func:`bootstrap_accuracy`, :func:`percentile_interval`,
-  :func:`accuracy_interval`: the bootstrap distribution of a statistic and its percentile
-  interval;
+  :func:`accuracy_interval`, :func:`bootstrap_accuracy_quantile`: the bootstrap distribution of
+  a statistic and its percentile interval (for an accuracy, exactly Binomial(N, a)/N);
 - :func:`paired_permutation_test`, :func:`exact_paired_p_value`: a permutation test of
   "model A and model B are equally accurate" on the same test set, by Monte Carlo and exactly.
 
@@ -327,6 +328,28 @@ def exact_paired_p_value(correct_a, correct_b, alternative: str = "two-sided") -
     return float(sum(math.comb(n_d, int(k)) for k in tail) / 2**n_d)
 
 
+def binomial_pmf(n: int, a: float) -> np.ndarray:
+    r""":math:`P(K = k)` for :math:`K\sim\mathrm{Binomial}(n, a)`, :math:`k = 0..n`, shape (n + 1,).
+
+    Notes
+    -----
+    :math:`\binom{n}{k}a^k(1-a)^{n-k}`, summed in logs (``math.lgamma``) so that
+    :math:`\binom{n}{k}` never overflows; terms below the smallest float round to 0.
+    """
+    n = int(n)
+    if not 0.0 <= a <= 1.0 or n < 0:
+        raise ValueError(f"need n >= 0 and a in [0, 1], got n = {n}, a = {a}")
+    if a in (0.0, 1.0):
+        out = np.zeros(n + 1)
+        out[0 if a == 0.0 else n] = 1.0
+        return out
+    ks = np.arange(n + 1)
+    log_pmf = np.array([math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) for k in ks]) \
+        + ks * math.log(a) + (n - ks) * math.log1p(-a)
+    with np.errstate(under="ignore"):  # far tails round to 0: exact to rounding
+        return np.exp(log_pmf)
+
+
 def bootstrap_accuracy_quantile(correct, q: float) -> float:
     r"""The :math:`q`-quantile of the bootstrap distribution of an accuracy with infinitely many resamples.
 
@@ -334,21 +357,31 @@ def bootstrap_accuracy_quantile(correct, q: float) -> float:
     -----
     That distribution is :math:`\mathrm{Binomial}(N, \hat a)/N` (:func:`bootstrap_accuracy`),
     so its quantile is :math:`k/N` for the smallest :math:`k` with
-    :math:`P(\mathrm{Binomial}(N, \hat a) \le k) \ge q`. The pmf is summed from
-    ``math.lgamma`` in logs (no overflow of :math:`\binom{N}{k}`). A percentile interval
-    from :math:`B` resamples estimates it, within about :math:`\sqrt{q(1-q)/B}` in
+    :math:`P(\mathrm{Binomial}(N, \hat a) \le k) \ge q` (:func:`binomial_pmf`). A percentile
+    interval from :math:`B` resamples estimates it, within about :math:`\sqrt{q(1-q)/B}` in
     probability.
     """
     c = _correct(correct)
     if not 0.0 <= q <= 1.0:
         raise ValueError(f"q must be in [0, 1], got {q}")
-    n, k_hat = c.size, int(c.sum())
-    if k_hat in (0, n):  # every resample has the same accuracy
-        return k_hat / n
-    a = k_hat / n
-    ks = np.arange(n + 1)
-    log_pmf = np.array([math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) for k in ks]) \
-        + ks * math.log(a) + (n - ks) * math.log1p(-a)
-    with np.errstate(under="ignore"):  # far tails round to 0: exact to rounding
-        cdf = np.cumsum(np.exp(log_pmf))
-    return float(min(int(np.searchsorted(cdf, q * cdf[-1], side="left")), n) / n)
+    cdf = np.cumsum(binomial_pmf(c.size, float(c.mean())))
+    return float(min(int(np.searchsorted(cdf, q * cdf[-1], side="left")), c.size) / c.size)
+
+
+def normal_interval_coverage(a: float, n: int, level: float = 0.95) -> float:
+    r"""The exact probability that :func:`normal_interval` from a test set of ``n`` examples covers the accuracy ``a``.
+
+    Notes
+    -----
+    .. math::  \sum_{k=0}^{n} P(K = k)\,\big[\,|k/n - a| \le z\sqrt{(k/n)(1 - k/n)/n}\,\big],
+               \qquad K\sim\mathrm{Binomial}(n, a),
+
+    the promise of a :math:`1-\alpha` interval being that this is :math:`1 - \alpha`. For the
+    normal interval it is only approximately so, and it falls well short when
+    :math:`na(1-a)` is small (a test set with few errors, Brown, Cai and DasGupta, 2001).
+    """
+    z = NormalDist().inv_cdf(0.5 + _level(level) / 2.0)
+    k = np.arange(int(n) + 1)
+    a_hat = k / n
+    covered = np.abs(a_hat - a) <= z * np.sqrt(a_hat * (1 - a_hat) / n)
+    return float(np.sum(binomial_pmf(n, a)[covered]))

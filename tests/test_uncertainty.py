@@ -223,3 +223,23 @@ def test_bootstrap_quantile_is_the_binomial_quantile(n, accuracy, q, seed):
     if a in (0.0, 1.0):
         expected = a
     assert np.isclose(U.bootstrap_accuracy_quantile(c, q), expected)
+
+
+@EXAMPLES
+@given(st.integers(0, 400), st.floats(0, 1))
+def test_binomial_pmf_against_scipy(n, a):
+    stats = pytest.importorskip("scipy.stats")
+    pmf = U.binomial_pmf(n, a)
+    assert pmf.shape == (n + 1,) and np.isclose(pmf.sum(), 1.0)
+    assert np.allclose(pmf, stats.binom.pmf(np.arange(n + 1), n, a), rtol=1e-9, atol=1e-300)
+
+
+@pytest.mark.parametrize("a,n", [(0.96, 897), (0.96, 50), (0.7, 100)])
+def test_normal_interval_coverage_matches_a_simulation(a, n):
+    rng = np.random.default_rng(8)
+    acc = rng.binomial(n, a, 200_000) / n
+    covered = np.mean(np.abs(acc - a) <= 1.959963984540054 * np.sqrt(acc * (1 - acc) / n))
+    exact = U.normal_interval_coverage(a, n)
+    assert abs(covered - exact) < 5 * np.sqrt(exact * (1 - exact) / 200_000)
+    if n * a * (1 - a) < 5:
+        assert exact < 0.9  # few errors: the normal interval breaks its promise
