@@ -7,6 +7,7 @@ from check_contract import contract_tests
 from course_lib.grading import run_check
 from course_lib.optim import functional as F
 from course_lib.optim import lr_scheduler as LS
+from course_lib.optim import stochastic as S
 from course_lib.optim import quadratic as Q
 
 SEEDS = [1, 2, 3, 4, 5, 6, 7, 8]
@@ -100,6 +101,80 @@ def optimal_momentum_by_rates(H):
     return (1 + rate) ** 2 / L, rate ** 2  # (2 / (sqrt L + sqrt mu))^2 = (1 + rate)^2 / L
 
 
+def minibatch_noise_sampled(G, sizes, n_batches, rng):
+    """The experiment: n_batches batches of each size, drawn without replacement."""
+    full = G.mean(axis=0)
+    out = []
+    for B in sizes:
+        errors = [G[rng.choice(len(G), B, replace=False)].mean(axis=0) - full for _ in range(n_batches)]
+        out.append(np.mean(np.sum(np.square(errors), axis=1)))
+    return np.array(out)
+
+
+def minibatch_noise_vectorized(G, sizes, n_batches, rng):
+    return np.array([S.sampled_minibatch_noise(G, B, n_batches, rng) for B in sizes])
+
+
+def minibatch_noise_formula(G, sizes, n_batches, rng):
+    """The derivation: v / B * (N - B) / (N - 1), exact."""
+    return np.array([S.minibatch_noise(G, B) for B in sizes])
+
+
+def nesterov_max_lr(H, beta):
+    return 2 * (1 + beta) / ((1 + 2 * beta) * np.linalg.eigvalsh(H)[-1])
+
+
+def nesterov_max_lr_by_eigenvalues(H, beta, halvings=40):
+    """Bisection on the spectral radius of Nesterov's 2x2 iteration matrix along the top eigenvector."""
+    lam = np.linalg.eigvalsh(H)[-1]
+
+    def radius(lr):
+        c = lr * lam  # z_{t+1} = (1 + beta)(1 - c) z_t - beta (1 - c) z_{t-1}
+        return np.abs(np.linalg.eigvals([[(1 + beta) * (1 - c), -beta * (1 - c)], [1.0, 0.0]])).max()
+
+    lo, hi = 0.0, 4.0 / lam
+    for _ in range(halvings):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if radius(mid) < 1 else (lo, mid)
+    return lo
+
+
+def nesterov_max_lr_by_bisection(H, beta, steps=1000, rounds=4, grid=32):
+    """The experiment: whether `steps` steps of PyTorch's Nesterov update shrink the error, for a grid of step
+    sizes at once (the update takes arrays of hyper-parameters), refined around the edge a few times."""
+    start = np.ones((len(H), 1))
+    lo, hi = 0.0, 4.0 * len(H) / np.abs(H).sum(axis=1).max()  # beyond every edge: at least 4 / lambda_max
+
+    def converges(lrs):
+        theta, state = np.repeat(start, len(lrs), axis=1), None
+        with np.errstate(over="ignore", invalid="ignore"):
+            for _ in range(steps):
+                theta, state = F.sgd_update(theta, H @ theta, state, lr=lrs, momentum=beta, nesterov=True)
+        return np.linalg.norm(theta, axis=0) < np.linalg.norm(start)
+
+    for _ in range(rounds):
+        lrs = np.linspace(lo, hi, grid + 1)[1:]
+        ok = converges(lrs)
+        last = int(np.argmin(ok)) - 1 if not ok.all() else grid - 1  # the last converging step before the edge
+        lo, hi = (lrs[last] if last >= 0 else lo), lrs[min(last + 1, grid - 1)]
+    return lo
+
+
+def escape_steps_by_running(H, theta0, lr, radius):
+    """The experiment: run gradient descent until the iterate leaves the ball."""
+    theta, steps = theta0.copy(), 0
+    while np.linalg.norm(theta) <= radius:
+        theta, steps = theta - lr * (H @ theta), steps + 1
+    return steps
+
+
+def escape_steps_predicted(H, theta0, lr, radius):
+    """The derivation: the component off the stable manifold grows by 1 + lr |lambda_min| per step."""
+    lam, V = np.linalg.eigh(H)
+    eps = abs(V[:, 0] @ theta0)
+    return int(np.floor(np.log(radius / eps) / np.log(1 + lr * abs(lam[0])))) + 1
+
+
 # question id -> (reference, [alternative correct answers], hard-coded answer)
 CORRECT = {
     "06.sgd_step": (sgd_step, [lambda th, g, lr, wd: th * (1 - lr * wd) - lr * g], lambda th, g, lr, wd: th),
@@ -118,20 +193,17 @@ CORRECT = {
     "06.adamw_step": (adamw_step, [adamw_by_the_paper],
                       lambda th, g, m, v, s, lr, b1, b2, eps, wd: (th * (1 - wd), m, v)),
     "06.bias_correction": (F.ema, [bias_corrected, bias_corrected_vectorized], lambda values, beta: np.asarray(values)),
-    "06.step_decay": (LS.step_lr, [lambda t, base, size, gamma: base * gamma ** np.floor(t / size)],
-                      lambda t, base, size, gamma: base * 0.5),
     "06.cosine_schedule": (LS.cosine_annealing_lr,
                            [lambda t, base, T, lo: lo + (base - lo) * np.cos(np.pi * t / (2 * T)) ** 2],
                            lambda t, base, T, lo: base),
-    "06.warmup": (lambda t, base, W, f0: LS.linear_lr(t, base, f0, 1.0, W),
-                  [lambda t, base, W, f0: base * f0 + base * (1 - f0) * min(t / W, 1.0)],
-                  lambda t, base, W, f0: base),
-    "06.optimal_step_size": (optimal_step_size,
-                             [lambda H: 2 / (np.linalg.eigvals(H).real.max() + np.linalg.eigvals(H).real.min())],
-                             lambda H: 0.1),
     "06.gd_rate": (gd_rate, [lambda H, lr: max(abs(1 - lr * v) for v in np.linalg.eigvalsh(H))],
                    lambda H, lr: 0.9),
     "06.momentum_optimal": (optimal_momentum, [optimal_momentum_by_rates], lambda H: (1.0, 0.9)),
+    "06.minibatch_noise": (minibatch_noise_sampled, [minibatch_noise_vectorized, minibatch_noise_formula],
+                           lambda G, sizes, n, rng: 1.0 / np.asarray(sizes, dtype=float)),
+    "06.nesterov_max_lr": (nesterov_max_lr, [nesterov_max_lr_by_bisection, nesterov_max_lr_by_eigenvalues],
+                           lambda H, beta: 1.0),
+    "06.saddle_escape": (escape_steps_by_running, [escape_steps_predicted], lambda H, theta0, lr, radius: 50),
 }
 
 
@@ -236,26 +308,10 @@ WRONG = {
         (lambda values, beta: bias_corrected(values, beta) * (1 - beta ** np.arange(1, len(values) + 1))
          / (1 - beta ** np.arange(2, len(values) + 2)), "not 1 - beta**2"),
     ],
-    "06.step_decay": [
-        (lambda t, base, size, gamma: base * gamma ** (t / size), "integer division"),
-        (lambda t, base, size, gamma: base * gamma ** ((t + 1) // size), "first decay"),
-        (lambda t, base, size, gamma: base * gamma ** t, "once every"),
-    ],
     "06.cosine_schedule": [
         (lambda t, base, T, lo: lo + (base - lo) * (1 + np.cos(np.pi * t / T)), "Halve"),
         (lambda t, base, T, lo: lo + (base - lo) * (1 + np.cos(t / T)) / 2, "argument"),
         (lambda t, base, T, lo: lo + (base - lo) * (1 - np.cos(np.pi * t / T)) / 2, "DOWN"),
-    ],
-    "06.warmup": [
-        (lambda t, base, W, f0: base * (f0 + (1 - f0) * t / W), "min(t, warmup_steps)"),
-        (lambda t, base, W, f0: base * min(t, W) / W, "start_factor * base_lr"),
-        (lambda t, base, W, f0: base * (f0 + (1 - f0) * min(t + 1, W) / W), "t = 0"),
-    ],
-    "06.optimal_step_size": [
-        (lambda H: 2 / np.linalg.eigvalsh(H).max(), "stability limit"),
-        (lambda H: 1 / np.linalg.eigvalsh(H).max(), "safe but not the best"),
-        (lambda H: 2 / (H.max() + H.min()), "eigenvalues of H"),
-        (lambda H: 2 / np.linalg.eigvalsh(H).min(), "limits the step"),
     ],
     "06.gd_rate": [
         (lambda H, lr: float(np.max(1 - lr * np.linalg.eigvalsh(H))), "absolute value"),
@@ -270,6 +326,62 @@ WRONG = {
         (lambda H: optimal_momentum(H)[::-1], "in this order"),
     ],
 }
+
+
+WRONG.update({
+    "06.minibatch_noise": [
+        (lambda G, sizes, n, rng: np.array([S.minibatch_noise(G, 1) / B for B in sizes]), "WITHOUT replacement"),
+        (lambda G, sizes, n, rng: minibatch_noise_formula(G, sizes, n, rng) + np.sum(G.mean(axis=0) ** 2),
+         "around the full gradient"),
+        (lambda G, sizes, n, rng: minibatch_noise_formula(G, sizes, n, rng) / G.shape[1], "squared NORM"),
+        (lambda G, sizes, n, rng: minibatch_noise_formula(G, sizes, n, rng) * np.square(sizes), "MEAN"),
+        (lambda G, sizes, n, rng: np.full(len(sizes), S.minibatch_noise(G, 1)), "does not shrink"),
+        (lambda G, sizes, n, rng: minibatch_noise_formula(G, sizes, n, rng)[:-1], "one estimate per batch size"),
+    ],
+    "06.nesterov_max_lr": [
+        (lambda H, beta: 2 * (1 + beta) / np.linalg.eigvalsh(H)[-1], "heavy ball"),
+        (lambda H, beta: 2 * (1 + beta) / ((1 + 2 * beta) * np.linalg.eigvalsh(H)[0]), "LARGEST"),
+        (lambda H, beta: 2 * (1 + beta) / (1 + 2 * beta), "divide"),
+        (lambda H, beta: 2 * (1 + 2 * beta) / ((1 + beta) * np.linalg.eigvalsh(H)[-1]), "upside down"),
+        (lambda H, beta: nesterov_max_lr_by_bisection(H, beta, steps=5), "too short"),
+        (lambda H, beta: 0.9 * nesterov_max_lr(H, beta), "long run"),
+    ],
+    "06.saddle_escape": [
+        (lambda H, th, lr, r: int(np.ceil(np.log(r / abs(np.linalg.eigh(H)[1][:, 0] @ th))
+                                          / (lr * abs(np.linalg.eigvalsh(H)[0])))), "gradient flow"),
+        (lambda H, th, lr, r: int(np.ceil(np.log(r / abs(np.linalg.eigh(H)[1][:, 0] @ th))
+                                          / np.log(1 + lr * np.linalg.eigvalsh(H)[-1]))), "NEGATIVE"),
+        (lambda H, th, lr, r: int(np.ceil(np.log(r / np.linalg.norm(th))
+                                          / np.log(1 + lr * abs(np.linalg.eigvalsh(H)[0])))), "|u^T theta0|"),
+    ],
+})
+
+
+def test_the_saddle_prediction_is_within_one_step_of_the_runs():
+    """The linear law's prediction, which the check accepts, is never more than one step from the simulation."""
+    from course_lib.checks.ch06_optimization import _escape_steps, _saddle
+
+    class T:
+        rng = np.random.default_rng(0)
+
+    for _ in range(300):
+        H, theta0, lr, radius, lam, Qm, _ = _saddle(T, int(T.rng.integers(2, 6)), float(T.rng.uniform(0, 0.5)))
+        assert abs(escape_steps_predicted(H, theta0, lr, radius) - _escape_steps(lam, Qm.T @ theta0, lr, radius)) <= 1
+        assert escape_steps_by_running(H, theta0, lr, radius) == _escape_steps(lam, Qm.T @ theta0, lr, radius)
+
+
+def test_the_minibatch_tolerance_rarely_fails_a_right_experiment():
+    """Over 200 runs of the sampled estimate, every entry lands within MINIBATCH_Z standard errors (the tolerance
+    is 6 standard errors: a right answer fails with probability about 1e-8 per entry)."""
+    from course_lib.checks.ch06_optimization import MINIBATCH_Z, _batch_errors
+
+    rng = np.random.default_rng(1)
+    G = 2 + rng.standard_normal((30, 3)) * [0.5, 1.0, 2.0]
+    for B in (1, 7, 15, 29):
+        sd = _batch_errors(G, B, 20000, rng).std()
+        estimates = np.array([_batch_errors(G, B, 2000, rng).mean() for _ in range(200)])
+        z = (estimates - S.minibatch_noise(G, B)) / (sd / np.sqrt(2000))
+        assert np.abs(z).max() < MINIBATCH_Z and 0.8 < z.std() < 1.2  # the standard error is the estimates' spread
 
 
 def test_adam_check_catches_in_place_updates(monkeypatch):
@@ -293,7 +405,7 @@ def test_the_optimal_parameters_are_the_best_on_a_grid():
     H = np.diag([0.05, 0.7, 2.0])
     lrs = np.linspace(0.01, 1.0, 5001)
     rates = [gd_rate(H, lr) for lr in lrs]
-    assert abs(lrs[int(np.argmin(rates))] - optimal_step_size(H)) < 1e-3
+    assert abs(lrs[int(np.argmin(rates))] - optimal_step_size(H)) < 1e-3  # the slip hint of 06.momentum_optimal
     lr, beta = optimal_momentum(H)
     LR, B = np.meshgrid(np.linspace(0.1, 4, 200), np.linspace(0, 0.99, 100))
     assert Q.heavy_ball_rate(LR, B, np.diag(H)).min() >= Q.heavy_ball_rate(lr, beta, np.diag(H)) - 1e-9

@@ -54,16 +54,70 @@ def bn_forward_manual(x, gamma, beta, eps):
     return gamma * (x - mean) / np.sqrt(var + eps) + beta
 
 
+def predictions(fit_predict, sample, n_sets, rng):
+    return np.array([fit_predict(*sample(rng)) for _ in range(n_sets)])
+
+
+def bias_variance(fit_predict, sample, f_test, n_sets, rng):
+    preds = predictions(fit_predict, sample, n_sets, rng)
+    return float(np.mean((f_test - preds.mean(axis=0)) ** 2)), float(np.mean(preds.var(axis=0)))
+
+
+def bias_variance_corrected(fit_predict, sample, f_test, n_sets, rng):
+    """Unbiased for both: variance with 1/(n - 1), and bias^2 less the variance of the mean prediction."""
+    preds = predictions(fit_predict, sample, n_sets, rng)
+    var = preds.var(axis=0, ddof=1)
+    return float(np.mean((f_test - preds.mean(axis=0)) ** 2 - var / n_sets)), float(var.mean())
+
+
+def bias_variance_streaming(fit_predict, sample, f_test, n_sets, rng):
+    """Welford's running mean and sum of squares, one training set at a time."""
+    mean, m2 = 0.0, 0.0
+    for k in range(1, n_sets + 1):
+        p = fit_predict(*sample(rng))
+        delta = p - mean
+        mean = mean + delta / k
+        m2 = m2 + delta * (p - mean)
+    return float(np.mean((f_test - mean) ** 2)), float(np.mean(m2 / n_sets))
+
+
+def lasso_ista(X, y, lam, tol=1e-13):
+    L = np.linalg.eigvalsh(X.T @ X)[-1]
+    w = np.zeros(X.shape[1])
+    for _ in range(100_000):
+        new = R.soft_threshold(w - X.T @ (X @ w - y) / L, lam / L)
+        if np.max(np.abs(new - w)) <= tol * max(1.0, np.max(np.abs(new))):
+            return new
+        w = new
+    return w
+
+
+def lasso_fista(X, y, lam):
+    """Beck and Teboulle's accelerated version."""
+    L = np.linalg.eigvalsh(X.T @ X)[-1]
+    w = z = np.zeros(X.shape[1])
+    s = 1.0
+    for _ in range(100_000):
+        new = R.soft_threshold(z - X.T @ (X @ z - y) / L, lam / L)
+        s_new = (1 + np.sqrt(1 + 4 * s * s)) / 2
+        z, s, done = new + (s - 1) / s_new * (new - w), s_new, np.max(np.abs(new - w)) <= 1e-14
+        w = new
+        if done:
+            break
+    return w
+
+
+def lasso_coordinate_descent(X, y, lam):
+    from course_lib.checks.ch07_regularization import _lasso_reference
+
+    return _lasso_reference(X, y, lam)
+
+
 # question id -> (reference, [alternative correct answers], hard-coded answer)
 CORRECT = {
-    "07.l2_penalty": (lambda w, lam: (R.l2_penalty(w, lam), R.l2_grad(w, lam)),
-                      [lambda w, lam: (0.5 * lam * float(np.linalg.norm(w) ** 2), lam * w)],
-                      lambda w, lam: (1.0, w)),
-    "07.l1_subgradient": (R.l1_grad, [lambda w, lam: lam * np.where(w > 0, 1.0, np.where(w < 0, -1.0, 0.0)),
-                                      # any value in the subdifferential [-lam, lam] at w = 0 is right
-                                      lambda w, lam: lam * np.where(w >= 0, 1.0, -1.0),
-                                      lambda w, lam: lam * np.where(w == 0, -0.3, np.sign(w))],
-                          lambda w, lam: np.ones_like(w)),
+    "07.bias_variance": (bias_variance, [bias_variance_corrected, bias_variance_streaming],
+                         lambda fit_predict, sample, f_test, n_sets, rng: (0.1, 0.01)),
+    "07.lasso": (lasso_ista, [lasso_coordinate_descent, lasso_fista], lambda X, y, lam: np.zeros(X.shape[1])),
     "07.soft_threshold": (R.soft_threshold, [lambda x, t: np.where(x > t, x - t, np.where(x < -t, x + t, 0.0)),
                                              lambda x, t: x - np.clip(x, -t, t)],
                           lambda x, t: x),
@@ -99,19 +153,6 @@ def _stop_late(losses, patience):
 
 # question id -> [(wrong answer, a distinctive word of the hint it must get)]
 WRONG = {
-    "07.l2_penalty": [
-        (lambda w, lam: (lam * np.sum(w * w), 2 * lam * w), "factor 1/2"),
-        (lambda w, lam: (R.l2_penalty(w, lam), 2 * lam * w), "cancels"),
-        (lambda w, lam: (0.5 * lam * np.sum(np.abs(w)), lam * np.sign(w)), "Square the weights"),
-        (lambda w, lam: (R.l2_penalty(w, lam), np.full(w.shape, lam)), "depends on w"),
-        (lambda w, lam: R.l2_grad(w, lam), "Return all of them"),
-    ],
-    "07.l1_subgradient": [
-        (lambda w, lam: lam * w / np.abs(w), "np.sign"),
-        (lambda w, lam: lam * w, "L2 gradient"),
-        (lambda w, lam: np.sign(w), "Scale by lam"),
-        (lambda w, lam: lam * np.where(w == 0, 2.0, np.sign(w)), "subdifferential"),
-    ],
     "07.soft_threshold": [
         (lambda x, t: x * (np.abs(x) > t), "hard thresholding"),
         (lambda x, t: np.maximum(np.abs(x) - t, 0), "Keep the sign"),
@@ -159,6 +200,64 @@ WRONG = {
         (lambda losses, patience: tuple(v + 1 for v in R.early_stopping(losses, patience)), "counted from 0"),
     ],
 }
+
+
+WRONG.update({
+    "07.bias_variance": [
+        (lambda *a: bias_variance(*a)[::-1], "bias^2 first"),
+        (lambda fp, s, ft, n, rng: (lambda P: (float(np.mean((ft - P.mean(0)) ** 2)), float(np.mean((P - ft) ** 2))))(
+            predictions(fp, s, n, rng)), "MEAN prediction"),
+        (lambda fp, s, ft, n, rng: (lambda P: (float(np.mean((ft - P) ** 2)), float(np.mean(P.var(0)))))(
+            predictions(fp, s, n, rng)), "Square after averaging"),
+        (lambda fp, s, ft, n, rng: (lambda xy: bias_variance(lambda *_: fp(*xy), s, ft, n, rng))(s(rng)), "fresh"),
+        (lambda *a: (bias_variance(*a)[0], np.sqrt(bias_variance(*a)[1])), "standard deviation"),
+        (lambda fp, s, ft, n, rng: tuple(len(ft) * v for v in bias_variance(fp, s, ft, n, rng)), "do not sum"),
+    ],
+    "07.lasso": [
+        (lambda X, y, lam: R.ridge(X, y, lam), "ridge"),
+        (lambda X, y, lam: np.linalg.lstsq(X, y, rcond=None)[0], "least squares"),
+        (lambda X, y, lam: lasso_ista(X, y, 2 * lam), "2 lr lam"),
+        (lambda X, y, lam: lasso_ista(X, y, lam) + 1e-7 * (lasso_ista(X, y, lam) == 0), "exactly 0"),
+        (lambda X, y, lam: lasso_ista(X, y, lam) * (1 + 1e-4), "not at it"),
+    ],
+})
+
+
+def test_the_lasso_reference_meets_the_optimality_conditions():
+    """Coordinate descent's answer satisfies the lasso's KKT conditions to rounding: X_j^T r = lam sign(w_j) where
+    w_j != 0 and |X_j^T r| <= lam where w_j = 0 (r = y - X w)."""
+    from course_lib.checks.ch07_regularization import _lasso_reference
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        N, d = int(rng.integers(20, 60)), int(rng.integers(2, 8))
+        X, y = rng.standard_normal((N, d)), rng.standard_normal(N)
+        lam = float(rng.uniform(0.05, 0.9)) * np.max(np.abs(X.T @ y))
+        w = _lasso_reference(X, y, lam)
+        corr = X.T @ (y - X @ w)
+        tol = 1e-9 * lam
+        assert np.all(np.abs(corr[w != 0] - lam * np.sign(w[w != 0])) <= tol)
+        assert np.all(np.abs(corr[w == 0]) <= lam + tol) and np.any(w == 0) | np.all(w != 0)
+
+
+def test_the_bias_variance_window_holds_for_the_right_estimate():
+    """A right variance estimate from 400 training sets is (n - 1) / n times a weighted chi-square with n - 1
+    degrees of freedom per eigenvalue of C = v S S^T: drawn 200,000 times per case, it leaves the check's window
+    (6 standard deviations plus the 1/n of the convention) less than once in 100,000."""
+    from course_lib.checks.ch07_regularization import BIAS_VARIANCE_Z, _smoother
+    from course_lib.grading import Tester
+
+    rng, n = np.random.default_rng(0), 400
+    for seed in range(6):
+        t = Tester(None, seed)
+        for kind in ["rigid", "flexible", "knn"]:
+            *_, S, _, v = _smoother(t, kind)
+            C, M = v * S @ S.T, S.shape[0]
+            mu = np.clip(np.linalg.eigvalsh(C), 0, None)
+            variance = np.trace(C) / M
+            window = variance / n + BIAS_VARIANCE_Z * np.sqrt(2 * np.sum(C * C) / (n - 1)) / M
+            draws = (rng.chisquare(n - 1, (200_000, len(mu))) @ mu) / (n * M)
+            assert np.mean(np.abs(draws - variance) > window) < 1e-5
 
 
 def test_the_validation_curves_of_the_early_stopping_check_trigger_the_rule():

@@ -1,24 +1,34 @@
-"""Chapter 06: the graded questions on update rules, schedules and step sizes on quadratics.
+r"""Chapter 06: the graded questions on update rules, a schedule, mini-batch noise, step sizes on quadratics
+and escaping a saddle.
 
 The reference answers are :mod:`course_lib.optim` itself: the pure update functions that the
 ``torch.optim``-compatible classes run (so a learner who passes here has written PyTorch's
-algorithm, down to where :math:`\\epsilon` goes), the closed-form schedules, and the theory of
+algorithm, down to where :math:`\epsilon` goes), the closed-form schedules, and the theory of
 :mod:`course_lib.optim.quadratic`. Every check draws fresh parameters, gradients, states and
 hyper-parameters from ``t.rng``; ``mistakes`` lists the usual slips (momentum's sign, the
-learning rate inside the buffer, :math:`\\epsilon` inside the square root, the bias correction
+learning rate inside the buffer, :math:`\epsilon` inside the square root, the bias correction
 one step off, L2 instead of decoupled decay) with a hint aimed at each.
+
+Three questions ask for a derivation or an experiment rather than a formula the text gives:
+the noise of a mini-batch gradient against the batch size (estimated by sampling; accepted
+within :data:`MINIBATCH_Z` standard errors of :math:`\tfrac vB\tfrac{N-B}{N-1}`), the largest
+stable step of Nesterov momentum (derived, or found by bisection; :data:`NESTEROV_RTOL`), and the
+number of steps gradient descent needs to leave a saddle (simulated, or predicted by the linear
+law within one step).
 
 An update returns a tuple: the new parameters and the new state. The state is compared
 first, so a slip in the running averages is named before its consequence for the parameters.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from course_lib.grading import Tester, question
 from course_lib.optim import functional as F
-from course_lib.optim import lr_scheduler as LS
 from course_lib.optim import quadratic as Q
+from course_lib.optim import stochastic as S
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -43,6 +53,20 @@ def _check_parts(t: Tester, got, expected: dict, mistakes: dict, case: dict, ord
         t.expect_close(parts[name], expected[name], case=case, what=f"Your {name}", mistakes=slips)
 
 
+def _noisy_slips(got, expected: float, atol: float, slips: dict, rel: float = 0.3) -> dict:
+    """The ``mistakes`` for a Monte-Carlo estimate. A slip's own estimate scatters on its own scale (a square root
+    or a sum scatters more than the right estimate, and an estimate from few effective degrees of freedom by tens
+    of percent), so an answer within ``rel`` of a slip's expectation, and not within ``atol`` of the right one, is
+    taken to be that slip; when several slips are that close, all of them are named."""
+    try:
+        value = float(np.asarray(got, dtype=np.float64).reshape(()))
+    except (TypeError, ValueError):
+        return slips
+    near = {hint: value for hint, slip in slips.items()
+            if abs(slip - expected) > atol and abs(value - slip) <= max(atol, rel * abs(slip))}
+    return near or slips  # diagnose() names exactly these slips
+
+
 def _step_case(t: Tester, shape):
     return t.rng.standard_normal(shape), 0.5 * t.rng.standard_normal(shape)
 
@@ -65,35 +89,92 @@ def _check_sgd_step(t: Tester):
         })
 
 
-# -- 2-3. momentum and Nesterov ---------------------------------------------------------------------------
+# -- 2. mini-batch noise, measured ------------------------------------------------------------------------
+def _per_example_gradients(t: Tester, N: int, d: int) -> np.ndarray:
+    """N per-example gradients in R^d with a clear mean (so that centring matters) and unequal spreads."""
+    return 2 * t.rng.standard_normal(d) + t.rng.standard_normal((N, d)) * t.rng.uniform(0.5, 2.0, d)
+
+
+def _batch_errors(G: np.ndarray, B: int, draws: int, rng) -> np.ndarray:
+    """||g_B - grad L||^2 for ``draws`` batches of B rows of G drawn without replacement."""
+    idx = np.argsort(rng.random((draws, len(G))), axis=1)[:, :B]
+    err = G[idx].mean(axis=1) - G.mean(axis=0)
+    return np.sum(err * err, axis=1)
+
+
+MINIBATCH_Z = 6.0
+"""06.minibatch_noise accepts a sampled estimate within this many standard errors of the exact expectation
+(two-sided Gaussian tail 2e-9 per entry; the mean of 2,000 draws is close to Gaussian)."""
+
+
+@question("06.minibatch_noise", title="Mini-batch gradient noise against the batch size, by sampling")
+def _check_minibatch_noise(t: Tester):
+    for N, d in [(24, 3), (40, 2), (int(t.rng.integers(16, 48)), int(t.rng.integers(2, 6)))]:
+        G = _per_example_gradients(t, N, d)
+        sizes = sorted({1, 2, N // 4, N // 2, N - 1, N})
+        n_batches = 2000
+        rng = np.random.default_rng(int(t.rng.integers(2**31)))
+        case = {"per_example": G, "batch_sizes": sizes, "n_batches": n_batches, "rng": "a fresh Generator"}
+        exact = np.array([S.minibatch_noise(G, B) for B in sizes])
+        # The standard error of a mean of n_batches draws, from the spread of many more draws of our own.
+        own = np.random.default_rng(int(t.rng.integers(2**31)))
+        sd = np.array([_batch_errors(G, B, 4000, own).std() for B in sizes])
+        scale = float(np.mean(np.sum(G * G, axis=1)))
+        atol = MINIBATCH_Z * sd / np.sqrt(n_batches) + 1e-12 * scale  # B = N: exactly 0 up to rounding
+        v = exact[0]  # B = 1: the spread of single examples
+        got = t.call(G, list(sizes), n_batches, rng)
+        if np.ndim(got) == 1 and len(got) != len(sizes):
+            t.fail(f"Expected {len(sizes)} estimates, one per batch size, but got {len(got)}.", case=case,
+                   hint="Return one estimate per batch size in batch_sizes, in the same order (an array).")
+        got = t.numbers(got, [f"the noise at B = {B}" for B in sizes], case=case)
+        slips = {
+            "Draw each batch WITHOUT replacement (B distinct examples, as an epoch's batches are: rng.choice(N, B, "
+            "replace=False) or a slice of rng.permutation(N)). Then the noise is v/B times (N - B)/(N - 1), and "
+            "the full batch B = N has none.": lambda B, e: v / B,
+            "Measure the noise around the full gradient: ||g_B - grad L||^2 with grad L = G.mean(axis=0), not "
+            "||g_B||^2.": lambda B, e: e + float(np.sum(G.mean(axis=0) ** 2)),
+            "Take the squared NORM of g_B - grad L (the sum over the d coordinates), not the mean over them.":
+                lambda B, e: e / d,
+            "g_B is the MEAN of the B per-example gradients, not their sum.": lambda B, e: e * B**2,
+            "Return the mean squared error itself (a variance), not its square root.": lambda B, e: np.sqrt(e),
+            "Average the gradients over a batch of B examples: one example's spread v does not shrink with B.":
+                lambda B, e: v,
+        }
+        # One comparison per batch size, each with its own standard error.
+        for B, g_B, e_B, tol in zip(sizes, got, exact, atol):
+            t.expect_close(g_B, e_B, case=case, rtol=0, atol=tol, what=f"Your noise at B = {B}",
+                           mistakes=_noisy_slips(g_B, e_B, tol, {hint: slip(B, e_B) for hint, slip in slips.items()}))
+
+
+# -- 3-4. momentum and Nesterov ---------------------------------------------------------------------------
 def _momentum_case(t: Tester, shape, first: bool):
     theta, g = _step_case(t, shape)
     buf = np.zeros(shape) if first else t.rng.standard_normal(shape)
     return theta, g, buf, float(t.rng.uniform(0.01, 0.3)), float(t.rng.uniform(0.5, 0.95))
 
 
-def _momentum_slips(theta, g, buf, lr, mu) -> dict:
+def _momentum_slips(theta, g, buf, lr, beta) -> dict:
     """Slips shared by momentum and Nesterov, for the buffer."""
     return {
         "Momentum sign: the buffer accumulates gradients, buf = momentum * buf + grad (plus), and the step is "
-        "then theta - lr * (...).": mu * buf - g,
+        "then theta - lr * (...).": beta * buf - g,
         "PyTorch keeps the learning rate outside the buffer: buf = momentum * buf + grad, then theta - lr * "
         "(...). (Putting lr inside is equivalent only while lr never changes; a schedule changes it.)":
-            mu * buf + lr * g,
+            beta * buf + lr * g,
         "That is an exponential average, buf = momentum * buf + (1 - momentum) * grad: PyTorch adds the whole "
-        "gradient, buf = momentum * buf + grad (dampening = 0).": mu * buf + (1 - mu) * g,
+        "gradient, buf = momentum * buf + grad (dampening = 0).": beta * buf + (1 - beta) * g,
     }
 
 
 @question("06.momentum_step", title="One step of SGD with momentum (heavy ball, PyTorch's form)")
 def _check_momentum_step(t: Tester):
     for i, shape in enumerate(_arrays(t)):
-        theta, g, buf, lr, mu = _momentum_case(t, shape, first=i == 0)
-        case = {"theta": theta, "grad": g, "buf": buf, "lr": lr, "momentum": mu}
-        new, state = F.sgd_update(theta, g, {"momentum_buffer": buf}, lr=lr, momentum=mu)
+        theta, g, buf, lr, beta = _momentum_case(t, shape, first=i == 0)
+        case = {"theta": theta, "grad": g, "buf": buf, "lr": lr, "momentum": beta}
+        new, state = F.sgd_update(theta, g, {"momentum_buffer": buf}, lr=lr, momentum=beta)
         new_buf = state["momentum_buffer"]
-        _check_parts(t, t.call(theta, g, buf, lr, mu), {"new theta": new, "new buffer": new_buf}, {
-            "new buffer": _momentum_slips(theta, g, buf, lr, mu),
+        _check_parts(t, t.call(theta, g, buf, lr, beta), {"new theta": new, "new buffer": new_buf}, {
+            "new buffer": _momentum_slips(theta, g, buf, lr, beta),
             "new theta": {
                 "Step with the NEW buffer: first buf = momentum * buf + grad, then theta - lr * buf.": theta - lr * buf,
                 "The step subtracts the buffer: theta - lr * buf.": theta + lr * new_buf,
@@ -105,22 +186,22 @@ def _check_momentum_step(t: Tester):
 @question("06.nesterov_step", title="One step of SGD with Nesterov momentum (PyTorch's form)")
 def _check_nesterov_step(t: Tester):
     for i, shape in enumerate(_arrays(t)):
-        theta, g, buf, lr, mu = _momentum_case(t, shape, first=i == 0)
-        case = {"theta": theta, "grad": g, "buf": buf, "lr": lr, "momentum": mu}
-        new, state = F.sgd_update(theta, g, {"momentum_buffer": buf}, lr=lr, momentum=mu, nesterov=True)
+        theta, g, buf, lr, beta = _momentum_case(t, shape, first=i == 0)
+        case = {"theta": theta, "grad": g, "buf": buf, "lr": lr, "momentum": beta}
+        new, state = F.sgd_update(theta, g, {"momentum_buffer": buf}, lr=lr, momentum=beta, nesterov=True)
         new_buf = state["momentum_buffer"]
-        _check_parts(t, t.call(theta, g, buf, lr, mu), {"new theta": new, "new buffer": new_buf}, {
-            "new buffer": _momentum_slips(theta, g, buf, lr, mu),
+        _check_parts(t, t.call(theta, g, buf, lr, beta), {"new theta": new, "new buffer": new_buf}, {
+            "new buffer": _momentum_slips(theta, g, buf, lr, beta),
             "new theta": {
                 "That is plain momentum (theta - lr * buf). Nesterov looks ahead: the step is grad + momentum * "
                 "buf, with the NEW buffer.": theta - lr * new_buf,
                 "Look ahead with the NEW buffer: step = grad + momentum * buf_new, after updating buf.":
-                    theta - lr * (g + mu * buf),
-                "The step subtracts: theta - lr * (grad + momentum * buf).": theta + lr * (g + mu * new_buf),
+                    theta - lr * (g + beta * buf),
+                "The step subtracts: theta - lr * (grad + momentum * buf).": theta + lr * (g + beta * new_buf),
             }}, case, order=("new buffer", "new theta"))
 
 
-# -- 4-5. AdaGrad and RMSProp --------------------------------------------------------------------------
+# -- 5-6. AdaGrad and RMSProp --------------------------------------------------------------------------
 EPS_INSIDE = ("Put epsilon OUTSIDE the square root: grad / (sqrt(v) + eps), as PyTorch does. (Inside, sqrt(v + eps), "
               "the smallest denominator is sqrt(eps) = 1e-4 for eps = 1e-8 instead of 1e-8: a different optimizer.)")
 
@@ -177,7 +258,7 @@ def _check_rmsprop_step(t: Tester):
             }}, case, order=("new square_avg", "new theta"))
 
 
-# -- 6-7. Adam and AdamW ------------------------------------------------------------------------------
+# -- 7-8. Adam and AdamW ------------------------------------------------------------------------------
 OFF_BY_ONE = ("Bias correction off by one step: `step` counts the updates made BEFORE this one, so this update is "
               "t = step + 1 and the corrections are 1 - beta ** (step + 1). (With t = step the first update "
               "divides by 1 - beta ** 0 = 0.)")
@@ -280,7 +361,7 @@ def _check_adamw_step(t: Tester):
     _check_adam_like(t, decoupled=True)
 
 
-# -- 8. bias correction on its own -------------------------------------------------------------------
+# -- 9. bias correction on its own -------------------------------------------------------------------
 EMA_OFF_BY_ONE = ("Bias correction off by one step: the first value is step t = 1, so divide it by 1 - beta**1. "
                   "(Counting t from 0, as `enumerate` does, divides the first value by 1 - beta**0 = 0.)")
 
@@ -303,7 +384,7 @@ def _check_bias_correction(t: Tester):
         })
 
 
-# -- 9-11. schedules -------------------------------------------------------------------------------------
+# -- 10. a schedule ----------------------------------------------------------------------------------------
 def _schedule(t: Tester, got_fn, expected, ts, case, mistakes):
     """Call the learner's schedule at every t in ``ts`` and compare the whole sequence."""
     values = []
@@ -315,22 +396,6 @@ def _schedule(t: Tester, got_fn, expected, ts, case, mistakes):
             t.fail(f"At t = {k} your function returned {v!r:.100}; expected one number (the learning rate).",
                    hint="Return a single float for the given step t.", case=case)
     t.expect_close(np.array(values), expected, case={**case, "t": ts}, mistakes=mistakes)
-
-
-@question("06.step_decay", title="Step decay of the learning rate (StepLR)")
-def _check_step_decay(t: Tester):
-    for step_size, gamma in [(5, 0.5), (int(t.rng.integers(2, 10)), float(t.rng.uniform(0.1, 0.9)))]:
-        base = float(t.rng.uniform(0.01, 1.0))
-        ts = np.arange(0, 4 * step_size + 2)
-        case = {"base_lr": base, "step_size": step_size, "gamma": gamma}
-        _schedule(t, lambda k: t.call(k, base, step_size, gamma), base * gamma ** (ts // step_size), ts, case, {
-            "Decay in steps: gamma ** (t // step_size), with integer division, not t / step_size.":
-                base * gamma ** (ts / step_size),
-            "The first decay comes at t = step_size, not step_size - 1: gamma ** (t // step_size).":
-                base * gamma ** ((ts + 1) // step_size),
-            "Multiply by gamma once every step_size steps: gamma ** (t // step_size), not gamma ** t.":
-                base * gamma ** ts,
-        })
 
 
 @question("06.cosine_schedule", title="Cosine annealing (CosineAnnealingLR)")
@@ -351,86 +416,156 @@ def _check_cosine(t: Tester):
         })
 
 
-@question("06.warmup", title="Linear learning-rate warm-up (LinearLR)")
-def _check_warmup(t: Tester):
-    for warmup, f0 in [(5, 0.1), (int(t.rng.integers(3, 20)), float(t.rng.uniform(0.01, 0.5)))]:
-        base = float(t.rng.uniform(0.01, 1.0))
-        ts = np.arange(0, 2 * warmup + 3)
-        case = {"base_lr": base, "warmup_steps": warmup, "start_factor": f0}
-        expected = np.array([LS.linear_lr(int(k), base, f0, 1.0, warmup) for k in ts])
-        _schedule(t, lambda k: t.call(k, base, warmup, f0), expected, ts, case, {
-            "After the warm-up the rate stays at base_lr: use min(t, warmup_steps).":
-                base * (f0 + (1 - f0) * ts / warmup),
-            "Start at start_factor * base_lr, not at 0: base_lr * (start_factor + (1 - start_factor) * "
-            "min(t, W) / W).": base * np.minimum(ts, warmup) / warmup,
-            "The warm-up starts at t = 0 with start_factor exactly: min(t, W) / W, not (t + 1) / W.":
-                base * (f0 + (1 - f0) * np.minimum(ts + 1, warmup) / warmup),
-        })
-
-
-# -- 12-14. step sizes on a quadratic --------------------------------------------------------------------
+# -- 11-13. step sizes on a quadratic --------------------------------------------------------------------
 def _spd(t: Tester, n: int) -> tuple[np.ndarray, float, float]:
-    """A random symmetric positive-definite Hessian with a condition number between 3 and 300."""
+    """A random symmetric positive-definite Hessian (lambda_max/lambda_min between 3 and 300 for n > 1), any scale.
+
+    Returns H and its extreme eigenvalues lambda_min, lambda_max.
+    """
     Qm, _ = np.linalg.qr(t.rng.standard_normal((n, n)))
-    lam = np.sort(np.exp(t.rng.uniform(-1, 1, n)))
-    lam[0], lam[-1] = lam[-1] / float(t.rng.uniform(3, 300)), lam[-1]
+    lam = np.sort(np.exp(t.rng.uniform(-1, 1, n))) * 10 ** t.rng.uniform(-1, 1)
+    if n > 1:
+        lam[0] = lam[-1] / float(t.rng.uniform(3, 300))
     H = (Qm * lam) @ Qm.T
     return (H + H.T) / 2, float(lam.min()), float(lam.max())
-
-
-@question("06.optimal_step_size", title="The best constant step size of gradient descent on a quadratic")
-def _check_optimal_step(t: Tester):
-    for n in [2, 3, int(t.rng.integers(4, 8))]:
-        H, mu, L = _spd(t, n)
-        t.expect_close(t.call(H), Q.optimal_gd_lr(L, mu), case={"H": H}, mistakes={
-            "2 / L is the stability limit (the rate there is 1: no convergence). The best step balances the "
-            "largest and smallest eigenvalues: 2 / (L + mu).": 2 / L,
-            "1 / L is safe but not the best: 2 / (L + mu) makes |1 - lr mu| = |1 - lr L|.": 1 / L,
-            "The largest eigenvalue limits the step (steep directions overshoot first): 2 / (L + mu), not 2 / mu.":
-                2 / mu,
-            "The step is set by the eigenvalues of H (np.linalg.eigvalsh), not its entries.":
-                2 / (H.max() + H.min()),
-        })
 
 
 @question("06.gd_rate", title="The convergence rate of gradient descent on a quadratic")
 def _check_gd_rate(t: Tester):
     for n, frac in [(2, 0.5), (3, 0.95), (2, 1.2), (int(t.rng.integers(2, 7)), float(t.rng.uniform(0.1, 1.3)))]:
-        H, mu, L = _spd(t, n)
-        lr = frac * 2 / L  # frac > 1: past the stability limit, the rate exceeds 1
+        H, lam_min, lam_max = _spd(t, n)
+        lr = frac * 2 / lam_max  # frac > 1: past the stability limit, the rate exceeds 1
         case = {"H": H, "lr": lr}
         lam = np.linalg.eigvalsh(H)
         t.expect_close(t.call(H, lr), float(Q.gd_rate(lr, lam)), case=case, mistakes={
             "Take the absolute value: a factor 1 - lr*lambda below -1 grows the error too (that is divergence "
-            "past lr = 2 / L).": float(np.max(1 - lr * lam)),
+            "past lr = 2 / lambda_max).": float(np.max(1 - lr * lam)),
             "The rate is the WORST factor over the eigen-directions: max |1 - lr lambda_i| (both ends matter).":
                 float(np.min(np.abs(1 - lr * lam))),
-            "Both extreme eigenvalues matter: max(|1 - lr mu|, |1 - lr L|), not only the largest.":
-                abs(1 - lr * L),
-            "Both extreme eigenvalues matter: max(|1 - lr mu|, |1 - lr L|), not only the smallest.":
-                abs(1 - lr * mu),
+            "Both extreme eigenvalues matter: max(|1 - lr lambda_min|, |1 - lr lambda_max|), not only the largest.":
+                abs(1 - lr * lam_max),
+            "Both extreme eigenvalues matter: max(|1 - lr lambda_min|, |1 - lr lambda_max|), not only the "
+            "smallest.": abs(1 - lr * lam_min),
         })
 
 
 @question("06.momentum_optimal", title="Optimal step size and momentum on a quadratic (Polyak)")
 def _check_momentum_optimal(t: Tester):
     for n in [2, 3, int(t.rng.integers(4, 8))]:
-        H, mu, L = _spd(t, n)
-        lr, beta, _ = Q.optimal_heavy_ball(L, mu)
+        H, lam_min, lam_max = _spd(t, n)
+        lr, beta, _ = Q.optimal_heavy_ball(lam_max, lam_min)
         case = {"H": H}
         got = t.call(H)
         parts = dict(zip(("lr", "momentum"), t.parts(got, ("lr", "momentum"), case=case)))
-        sk = np.sqrt(L / mu)
+        sk = np.sqrt(lam_max / lam_min)
         t.expect_close(parts["momentum"], beta, case=case, what="Your momentum", mistakes={
             "Return (lr, momentum) in this order.": lr,
             "Square it: beta = ((sqrt(kappa) - 1) / (sqrt(kappa) + 1)) ** 2; the rate is its square root.":
                 (sk - 1) / (sk + 1),
-            "Use the square root of the condition number: sqrt(kappa) = sqrt(L / mu).":
-                ((L / mu - 1) / (L / mu + 1)) ** 2,
+            "Use the square root of the condition number: sqrt(kappa) = sqrt(lambda_max / lambda_min).":
+                ((sk**2 - 1) / (sk**2 + 1)) ** 2,
         })
         t.expect_close(parts["lr"], lr, case=case, what="Your step size", mistakes={
-            "Square it: lr = (2 / (sqrt(L) + sqrt(mu))) ** 2 = 4 / (sqrt(L) + sqrt(mu)) ** 2.":
-                2 / (np.sqrt(L) + np.sqrt(mu)),
-            "That is gradient descent's best step, 2 / (L + mu); with momentum it is 4 / (sqrt(L) + sqrt(mu))**2.":
-                2 / (L + mu),
+            "Square it: lr = (2 / (sqrt(lambda_max) + sqrt(lambda_min))) ** 2.":
+                2 / (np.sqrt(lam_max) + np.sqrt(lam_min)),
+            "That is gradient descent's best step, 2 / (lambda_max + lambda_min); with momentum it is "
+            "4 / (sqrt(lambda_max) + sqrt(lambda_min))**2.": 2 / (lam_max + lam_min),
+        })
+
+
+NESTEROV_RTOL = 0.01
+"""Relative tolerance of 06.nesterov_max_lr. A run of T steps cannot tell a spectral radius within about
+1/T of 1 from 1 (chapter 06, ``stable-ranges``), so a bisection over runs of a few hundred steps or more
+lands within 1% of the edge; every slip below is at least 15% off for the momenta the check uses."""
+
+
+@question("06.nesterov_max_lr", title="The largest stable step of Nesterov momentum, derived or measured",
+          time_limit_s=20.0)
+def _check_nesterov_max_lr(t: Tester):
+    for n, beta in [(1, 0.0), (2, 0.5), (3, 0.9), (int(t.rng.integers(2, 6)), float(t.rng.uniform(0.25, 0.95)))]:
+        H, lam_min, lam_max = _spd(t, n)
+        case = {"H": H, "momentum": beta}
+        # Along an eigenvector with c = lr * lambda: r^2 - (1 + beta)(1 - c) r + beta (1 - c) = 0, stable
+        # exactly when c (1 + 2 beta) < 2 (1 + beta) (the Schur-Cohn test; chapter 06, section 3).
+        edge = 2 * (1 + beta) / ((1 + 2 * beta) * lam_max)
+        got = t.call(H, beta)
+        mistakes = {
+            "That is the heavy ball's edge 2(1 + beta) / lambda_max. Nesterov's look-ahead step g + beta u_t "
+            "makes the range smaller: redo the characteristic polynomial with the Nesterov update (or measure "
+            "with nesterov_step).": 2 * (1 + beta) / lam_max,
+            "That is gradient descent's edge 2 / lambda_max: with momentum beta > 0 the edge moves.": 2 / lam_max,
+            "The steepest direction (the LARGEST eigenvalue of H) diverges first: the edge is set by lambda_max.":
+                edge * lam_max / lam_min,
+            "The condition is on lr * lambda: divide the edge of lr * lambda by lambda_max.": edge * lam_max,
+            "The fraction is upside down: check which of (1 + beta) and (1 + 2 beta) is on top.":
+                2 * (1 + 2 * beta) / ((1 + beta) * lam_max),
+            "The edge is set by the eigenvalues of H (np.linalg.eigvalsh), not its entries.":
+                2 * (1 + beta) / ((1 + 2 * beta) * float(np.max(np.abs(H)))),
+        }
+        try:
+            value = float(np.asarray(got, dtype=np.float64).reshape(()))
+        except (TypeError, ValueError):
+            value = None
+        named = value is not None and any(np.isclose(value, m, rtol=NESTEROV_RTOL, atol=0)
+                                          for m in mistakes.values() if not np.isclose(m, edge, rtol=NESTEROV_RTOL))
+        if value is not None and not named and edge * (1 + NESTEROV_RTOL) < value <= 1.5 * edge:
+            t.fail(f"Your step {value:.6g} is {100 * (value / edge - 1):.1f}% above the edge of stability {edge:.6g}: "
+                   "there the iteration diverges.", case=case,
+                   hint="If you found it by bisection, your runs were too short: near the edge the error changes by "
+                        "a factor within about 1/T of 1 per step, so T steps cannot see the difference. Run a few "
+                        "thousand steps per trial (or derive the edge).")
+        if value is not None and not named and 0.5 * edge <= value < edge * (1 - NESTEROV_RTOL):
+            t.fail(f"Your step {value:.6g} is {100 * (1 - value / edge):.1f}% below the edge of stability {edge:.6g}: "
+                   "larger steps still converge.", case=case,
+                   hint="If you found it by bisection, judge a step by the error after a long run, not by its first "
+                        "steps: with momentum the error can grow for a while before it shrinks.")
+        t.expect_close(got, edge, case=case, rtol=NESTEROV_RTOL, atol=0, mistakes=mistakes)
+
+
+# -- 14. escaping a saddle ---------------------------------------------------------------------------------
+def _saddle(t: Tester, n: int, stable_part: float):
+    """A quadratic saddle 0.5 theta^T H theta (one negative eigenvalue), a step and a start near the saddle.
+
+    eta |lambda_min| is between 0.05 and 0.5, and eta lambda_i <= 1 for the others (their components shrink
+    without flipping). The start is eps off the stable manifold (along the negative-curvature eigenvector u),
+    plus a component of size ``stable_part`` * radius on it.
+    """
+    Qm, _ = np.linalg.qr(t.rng.standard_normal((n, n)))
+    lam_neg = -float(t.rng.uniform(0.2, 2.0))
+    lr = float(t.rng.uniform(0.05, 0.5)) / abs(lam_neg)
+    lam = np.concatenate([[lam_neg], t.rng.uniform(0.2, 1.0, n - 1) / lr])
+    H = (Qm * lam) @ Qm.T
+    radius = float(t.rng.uniform(0.5, 2.0))
+    eps = radius * 10 ** float(t.rng.uniform(-12, -2))
+    on_manifold = Qm[:, 1:] @ t.rng.standard_normal(n - 1)
+    theta0 = eps * t.rng.choice([-1.0, 1.0]) * Qm[:, 0] + stable_part * radius * on_manifold / np.linalg.norm(on_manifold)
+    return (H + H.T) / 2, theta0, lr, radius, lam, Qm, eps
+
+
+def _escape_steps(lam: np.ndarray, z0: np.ndarray, lr: float, radius: float, limit: int = 100_000) -> int:
+    """The first step t with ||theta_t|| > radius, for gradient descent in eigen-coordinates z_t = (1 - lr lam)^t z0."""
+    factors, z = 1 - lr * lam, z0.copy()
+    for step in range(1, limit + 1):
+        z = factors * z
+        if np.sqrt(z @ z) > radius:
+            return step
+    raise RuntimeError("no escape within the limit")  # the cases above escape within a few hundred steps
+
+
+@question("06.saddle_escape", title="Steps to escape a saddle point, predicted or measured")
+def _check_saddle_escape(t: Tester):
+    for n, stable_part in [(2, 0.0), (3, 0.5), (2, 0.3), (int(t.rng.integers(2, 6)), float(t.rng.uniform(0, 0.5)))]:
+        H, theta0, lr, radius, lam, Qm, eps = _saddle(t, n, stable_part)
+        case = {"H": H, "theta0": theta0, "lr": lr, "radius": radius}
+        steps = _escape_steps(lam, Qm.T @ theta0, lr, radius)
+        grow = 1 + lr * abs(lam[0])
+        t.expect_close(t.call(H, theta0.copy(), lr, radius), float(steps), case=case, rtol=0, atol=1.0, mistakes={
+            "The component off the stable manifold grows by the factor 1 + lr |lambda_min| per step, so it needs "
+            "log(radius / eps) / log(1 + lr |lambda_min|) steps: log(1 + x), not x (that is gradient flow, good "
+            "only for small steps).": math.ceil(math.log(radius / eps) / (lr * abs(lam[0]))),
+            "The escape runs along the eigenvector of the NEGATIVE eigenvalue lambda_min; the positive ones "
+            "shrink their components.": math.ceil(math.log(radius / eps) / math.log(1 + lr * lam[-1])),
+            "Only the component along the negative-curvature eigenvector grows: start from its size "
+            "|u^T theta0|, not from ||theta0||.": math.ceil(math.log(radius / np.linalg.norm(theta0)) / math.log(grow)),
+            "Use the same logarithm above and below the fraction.": math.ceil(math.log10(radius / eps) / math.log(grow)),
         })

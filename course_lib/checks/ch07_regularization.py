@@ -1,18 +1,27 @@
-"""Chapter 07: the graded questions on penalties, dropout, batch normalization and early stopping.
+r"""Chapter 07: the graded questions on bias and variance, penalties, dropout, batch normalization and early
+stopping.
 
 The reference answers are :mod:`course_lib.regularization` (itself checked against PyTorch and
 the gradient checker in ``tests/test_regularization.py``). Every check draws fresh weights,
-batches, masks and loss curves from ``t.rng``; ``mistakes`` names the usual slips: the missing
-1/2 of the L2 penalty, ``w / |w|`` at zero, dropout without the rescaling (or with it at test
-time), the unbiased variance or the wrong axis in batch normalization, the backward pass that
-forgets the batch statistics depend on the input, early stopping one epoch late.
+batches, masks and loss curves from ``t.rng``; ``mistakes`` names the usual slips: ridge without
+its :math:`\lambda\mathbf{I}`, hard instead of soft thresholding, dropout without the rescaling
+(or with it at test time), the unbiased variance or the wrong axis in batch normalization, the
+backward pass that forgets the batch statistics depend on the input, early stopping one epoch
+late.
+
+Two questions ask for an experiment or an algorithm rather than a formula the text gives: the
+Monte-Carlo bias-variance decomposition of a learning algorithm, over resampled training sets
+(the learner's estimates are compared with the exact values of a linear smoother, within a
+window derived from their Monte-Carlo spread, :data:`BIAS_VARIANCE_Z`), and the lasso solved by
+proximal gradient descent to convergence, exact zeros included (against coordinate descent run
+to the last digits).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from course_lib import regularization as R
-from course_lib.checks.ch06_optimization import _check_parts
+from course_lib.checks.ch06_optimization import _check_parts, _noisy_slips
 from course_lib.grading import Tester, question
 from course_lib.grading.compare import format_value
 
@@ -28,56 +37,116 @@ def _shapes(t: Tester):
     return [(5,), (3, 4), (int(t.rng.integers(2, 9)),)]
 
 
-# -- 1-4. penalties ----------------------------------------------------------------------------------
-@question("07.l2_penalty", title="The L2 penalty and its gradient")
-def _check_l2(t: Tester):
-    for shape in _shapes(t):
-        w, lam = _weights(t, shape), float(t.rng.uniform(0.01, 2.0))
-        case = {"w": w, "lam": lam}
-        got = t.call(w, lam)
-        _check_parts(t, got, {"penalty": R.l2_penalty(w, lam), "gradient": R.l2_grad(w, lam)}, {
-            "penalty": {
-                "The penalty is lam / 2 * sum(w ** 2): keep the factor 1/2 (it makes the gradient lam * w).":
-                    2 * R.l2_penalty(w, lam),
-                "Square the weights: lam / 2 * sum(w ** 2) (the L2 norm squared), not their absolute values.":
-                    0.5 * lam * np.sum(np.abs(w)),
-                "Square the norm: lam / 2 * ||w||^2 = lam / 2 * sum(w ** 2), not lam / 2 * ||w||.":
-                    0.5 * lam * np.linalg.norm(w),
-            },
-            "gradient": {
-                "The 1/2 cancels the 2 of the derivative: d/dw (lam/2 w^2) = lam * w.": 2 * lam * w,
-                "The gradient depends on w: lam * w.": np.full(shape, lam),
-            }}, case, order=("penalty", "gradient"))
+# -- 1. bias and variance, by Monte Carlo ------------------------------------------------------------------
+BIAS_VARIANCE_Z = 6.0
+"""How many standard deviations of its Monte-Carlo spread a right estimate may be off (Gaussian tail 2e-9)."""
+CHI2_QUANTILE = 40.0
+"""A weighted chi-square exceeds this many times its mean with probability at most P(chi2_1 > 40) = 2.5e-10
+(the bound of a single term): the allowance for the squared error of the mean prediction in bias^2."""
 
 
-@question("07.l1_subgradient", title="A subgradient of the L1 penalty")
-def _check_l1(t: Tester):
-    for shape in _shapes(t):
-        w, lam = _weights(t, shape, zeros=True), float(t.rng.uniform(0.01, 2.0))
-        case = {"w": w, "lam": lam}
-        got = t.call(w, lam)
-        arr = np.asarray(got, dtype=np.float64) if isinstance(got, (np.ndarray, list, tuple)) else None
-        if arr is not None and arr.shape == w.shape and np.isnan(arr[w == 0]).any():
-            t.fail("Your gradient is nan where w = 0.", case=case,
-                   hint="w / |w| divides by zero at w = 0. Use np.sign(w), which is 0 there (0 is a valid "
-                        "subgradient of |w| at its kink).")
-        tol = 1e-8 + 1e-6 * lam  # rounding at the ends of the subdifferential
-        if arr is not None and arr.shape == w.shape and np.any(w == 0):
-            at_zero = arr[w == 0]
-            t.expect(bool(np.all(np.abs(at_zero) <= lam + tol)),
-                     f"At w = 0 your value {format_value(at_zero[np.argmax(np.abs(at_zero))])} is outside the "
-                     f"subdifferential [-lam, lam] = [{-lam:.4g}, {lam:.4g}].", case=case,
-                     hint="At the kink any value between -lam and lam is a subgradient; 0 (np.sign's choice) is "
-                          "the usual one.")
-        expected = R.l1_grad(w, lam)
-        if arr is not None and arr.shape == w.shape:
-            # At w = 0 every value in the subdifferential [-lam, lam] is a valid subgradient (as any value in
-            # [0, 1] is for ReLU at its kink, 04.relu_grad); the tolerance allows rounding at the ends.
-            expected = np.where((w == 0) & (np.abs(arr) <= lam + tol), arr, expected)
-        t.expect_close(got, expected, case=case, mistakes={
-            "That is the L2 gradient (lam * w). The L1 penalty lam * |w| has slope lam * sign(w): the same size "
-            "for every non-zero weight.": lam * w,
-            "Scale by lam: lam * sign(w).": np.sign(w),
+def _smoother(t: Tester, kind: str):
+    """A learning algorithm that is a linear smoother, predictions = S y, on a fixed design with fresh noise.
+
+    Returns fit_predict(x, y) (trains and predicts at the test points), sample(rng) -> (x, y), the
+    noise-free targets at the test points, the smoother S (M, n) and the noise variance v.
+    """
+    n = int(t.rng.integers(16, 26))
+    # A jittered grid: no wide gaps, where a high-degree fit's variance would explode.
+    x_train = np.linspace(-1, 1, n) + t.rng.uniform(-0.3, 0.3, n) * 2 / (n - 1)
+    x_test = np.linspace(-0.9, 0.9, 30)
+    amp, freq, phase = float(t.rng.uniform(0.5, 1.5)), float(t.rng.uniform(2, 4)), float(t.rng.uniform(0, np.pi))
+    noise = float(t.rng.uniform(0.15, 0.4))
+
+    def f(x):
+        return amp * np.sin(freq * x + phase)
+
+    if kind == "knn":
+        k = int(t.rng.integers(1, 5))
+        nearest = np.argsort(np.abs(x_test[:, None] - x_train[None, :]), axis=1, kind="stable")[:, :k]
+        S = np.zeros((len(x_test), n))
+        np.put_along_axis(S, nearest, 1.0 / k, axis=1)
+
+        def fit_predict(x, y):
+            order = np.argsort(np.abs(x_test[:, None] - np.asarray(x)[None, :]), axis=1, kind="stable")[:, :k]
+            return np.asarray(y)[order].mean(axis=1)
+    else:
+        degree, lam = (1, 1e-3) if kind == "rigid" else (int(t.rng.integers(6, 9)), 1e-4)
+        Phi, Phi_test = R.polynomial_features(x_train, degree), R.polynomial_features(x_test, degree)
+        S = Phi_test @ np.linalg.solve(Phi.T @ Phi + lam * np.eye(degree + 1), Phi.T)
+
+        def fit_predict(x, y):
+            return R.polynomial_features(x_test, degree) @ R.fit_polynomial(x, y, degree, lam)
+
+    def sample(rng):
+        return x_train.copy(), f(x_train) + noise * rng.standard_normal(n)
+
+    return fit_predict, sample, f(x_test), S, f(x_train), noise**2
+
+
+@question("07.bias_variance", title="Bias and variance of a learning algorithm, by Monte Carlo")
+def _check_bias_variance(t: Tester):
+    n_sets = 400
+    for kind in ["rigid", "flexible", "knn"]:
+        fit_predict, sample, f_test, S, f_train, v = _smoother(t, kind)
+        M = len(f_test)
+        rng = np.random.default_rng(int(t.rng.integers(2**31)))
+        case = {"model": {"rigid": "a straight line (ridge)", "flexible": "a high-degree polynomial (ridge)",
+                          "knn": "k nearest neighbours"}[kind], "f_test": f_test, "n_sets": n_sets}
+        # Exact, for a linear smoother: mean prediction S f, covariance of the predictions C = v S S^T.
+        b = S @ f_train - f_test
+        C = v * S @ S.T
+        bias2, variance, trC2 = float(b @ b) / M, float(np.trace(C)) / M, float(np.sum(C * C))
+        # A right estimate over n_sets sets: variance with 1/n or 1/(n - 1) (expectation (n - 1)/n variance or
+        # variance), spread sqrt(2 tr(C^2) / (n - 1)) / M; bias^2 from the mean prediction, b + e with e ~ N(0, C/n):
+        # a linear term 2 b.e (spread 2 sqrt(b C b / n) / M) and ||e||^2 / M >= 0, of mean variance / n, below
+        # CHI2_QUANTILE times its mean (or that minus variance / n, if the estimate corrects for it).
+        var_tol = variance / n_sets + BIAS_VARIANCE_Z * np.sqrt(2 * trC2 / (n_sets - 1)) / M
+        bias_tol = (CHI2_QUANTILE * variance / n_sets
+                    + BIAS_VARIANCE_Z * 2 * np.sqrt(max(float(b @ C @ b), 0.0) / n_sets) / M)
+        got = t.call(fit_predict, sample, f_test.copy(), n_sets, rng)
+        got_bias2, got_var = t.numbers(got, ("bias2", "variance"), case=case)
+        swapped = "Return bias^2 first, then the variance: `return bias2, variance`."
+        fresh = ("Draw a fresh training set for every fit (call sample_training_set(rng) each time): with one set "
+                 "reused the predictions never vary.")
+        if abs(got_var) <= 1e-9 * variance:  # checked first: its bias^2 looks like bias^2 + variance too
+            t.fail(f"Your variance is {format_value(float(got_var))}, but the predictions do vary from one training "
+                   f"set to the next (variance {format_value(variance)}).", hint=fresh, case=case)
+        t.expect_close(got_bias2, bias2, case=case, rtol=0, atol=bias_tol, what="Your bias^2", mistakes=_noisy_slips(
+            got_bias2, bias2, bias_tol, {
+            swapped: variance,
+            "Square after averaging over the training sets: bias^2 = (f - f_bar)^2 with f_bar the mean prediction. "
+            "The average of (f - f_hat)^2 is bias^2 + variance.": bias2 + variance,
+            "Square the difference f - f_bar before averaging over the test points.": float(np.mean(-b)),
+            "Return bias^2 (a mean of squares), not its square root.": np.sqrt(bias2),
+            "Average over the test points (a mean), do not sum over them.": bias2 * M,
+        }))
+        t.expect_close(got_var, variance, case=case, rtol=0, atol=var_tol, what="Your variance", mistakes=_noisy_slips(
+            got_var, variance, var_tol, {
+            "The variance is the spread around the MEAN prediction f_bar (the average over the training sets), "
+            "not around the true f: mean over the test points of the average of (f_hat - f_bar)^2.":
+                variance + bias2,
+            swapped: bias2,
+            "Return the variance (a mean of squares), not a standard deviation.": np.sqrt(variance),
+            "Average over the test points (a mean), do not sum over them.": variance * M,
+        }))
+
+
+# -- 2-4. L2 and L1 -----------------------------------------------------------------------------------------
+@question("07.ridge", title="Ridge regression: the minimizer, derived")
+def _check_ridge(t: Tester):
+    for n, d in [(20, 3), (8, 5), (4, 6), (int(t.rng.integers(10, 40)), int(t.rng.integers(2, 7)))]:  # (4, 6): d > N
+        X, y, lam = t.rng.standard_normal((n, d)), t.rng.standard_normal(n), float(t.rng.uniform(0.1, 5.0))
+        case = {"X": X, "y": y, "lam": lam}
+        t.expect_close(t.call(X, y, lam), R.ridge(X, y, lam), case=case, mistakes={
+            "Add lam to the diagonal: (X^T X + lam I)^{-1} X^T y. Without it this is ordinary least squares.":
+                np.linalg.lstsq(X, y, rcond=None)[0],
+            "The penalty lam/2 ||w||^2 has gradient lam * w, so the system is (X^T X + lam I) w = X^T y (lam, not "
+            "lam / 2).": R.ridge(X, y, lam / 2),
+            "The gradient of lam/2 ||w||^2 is lam * w, not 2 lam * w: (X^T X + lam I) w = X^T y.":
+                R.ridge(X, y, 2 * lam),
+            "Add lam * I (the identity), not lam to every entry of X^T X.":
+                np.linalg.lstsq(X.T @ X + lam, X.T @ y, rcond=None)[0],  # singular when d > N + 1
         })
 
 
@@ -96,21 +165,71 @@ def _check_soft_threshold(t: Tester):
         })
 
 
-@question("07.ridge", title="Ridge regression in closed form")
-def _check_ridge(t: Tester):
-    for n, d in [(20, 3), (8, 5), (int(t.rng.integers(10, 40)), int(t.rng.integers(2, 7)))]:
-        X, y, lam = t.rng.standard_normal((n, d)), t.rng.standard_normal(n), float(t.rng.uniform(0.1, 5.0))
+def _lasso_reference(X: np.ndarray, y: np.ndarray, lam: float, sweeps: int = 100_000) -> np.ndarray:
+    r"""argmin :math:`\tfrac12\lVert\mathbf{X}\mathbf{w} - \mathbf{y}\rVert_2^2 + \lambda\lVert\mathbf{w}\rVert_1` by
+    cyclic coordinate descent, until a sweep changes no weight by more than 1e-15 of the largest (exact zeros)."""
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    w, r, col = np.zeros(X.shape[1]), y.copy(), np.sum(X * X, axis=0)
+    for _ in range(sweeps):
+        change = 0.0
+        for j in range(X.shape[1]):
+            rho = X[:, j] @ r + col[j] * w[j]  # the correlation with the residual of all other weights
+            new = float(R.soft_threshold(rho, lam)) / col[j]
+            if new != w[j]:
+                r -= X[:, j] * (new - w[j])
+                change, w[j] = max(change, abs(new - w[j])), new
+        if change <= 1e-15 * max(1.0, float(np.max(np.abs(w)))):
+            break
+    return w
+
+
+@question("07.lasso", title="The lasso by proximal gradient descent, to convergence and exact zeros")
+def _check_lasso(t: Tester):
+    for N, d, frac in [(30, 4, 0.3), (40, 6, 0.5), (24, 3, 1.2),
+                       (int(t.rng.integers(30, 60)), int(t.rng.integers(3, 8)), float(t.rng.uniform(0.1, 0.7)))]:
+        X = t.rng.standard_normal((N, d)) * t.rng.uniform(0.5, 2.0, d)
+        w_true = t.rng.standard_normal(d) * (t.rng.random(d) < 0.6)
+        y = X @ w_true + 0.3 * t.rng.standard_normal(N)
+        lam = frac * float(np.max(np.abs(X.T @ y)))  # frac >= 1: every weight is 0 at the optimum
         case = {"X": X, "y": y, "lam": lam}
-        t.expect_close(t.call(X, y, lam), R.ridge(X, y, lam), case=case, mistakes={
-            "Add lam to the diagonal: (X^T X + lam I)^{-1} X^T y. Without it this is ordinary least squares.":
-                np.linalg.lstsq(X, y, rcond=None)[0],
-            "The penalty lam/2 ||w||^2 has gradient lam * w, so the system is (X^T X + lam I) w = X^T y (lam, not "
-            "lam / 2).": R.ridge(X, y, lam / 2),
-            "The gradient of lam/2 ||w||^2 is lam * w, not 2 lam * w: (X^T X + lam I) w = X^T y.":
-                R.ridge(X, y, 2 * lam),
-            "Add lam * I (the identity), not lam to every entry of X^T X.":
-                np.linalg.solve(X.T @ X + lam, X.T @ y),
-        })
+        w_star = _lasso_reference(X, y, lam)
+        scale = max(1.0, float(np.max(np.abs(w_star))))
+        got = t.call(X, y, lam)
+        arr = np.asarray(got, dtype=np.float64) if isinstance(got, (np.ndarray, list, tuple)) else None
+        # The optimum's zeros (strictly inside the subdifferential, |x_j^T r| < lam) must be exact zeros.
+        inside = (w_star == 0) & (np.abs(X.T @ (y - X @ w_star)) < lam * (1 - 1e-9))
+        if arr is not None and arr.shape == w_star.shape and np.all(np.isfinite(arr)) and inside.any():
+            small = np.abs(arr[inside])
+            if small.max() > 0 and small.max() < 1e-2 * scale and np.allclose(arr[~inside], w_star[~inside],
+                                                                             rtol=0.05, atol=1e-3 * scale):
+                t.fail(f"Weight {int(np.flatnonzero(inside)[np.argmax(small)])} is {format_value(float(small.max()))}, "
+                       "but at the optimum it is exactly 0.", case=case,
+                       hint="Gradient or subgradient steps jump across zero and never land on it. Take a gradient "
+                            "step on the smooth part, then the proximal step of the penalty: soft-thresholding at "
+                            "lr * lam (exercise 3), which sets small weights to exactly 0.")
+        lam_max = float(np.linalg.eigvalsh(X.T @ X)[-1])
+        mistakes = {
+            "The proximal step after a gradient step of size lr thresholds at lr * lam, not at lam (the step "
+            "minimizes (1/(2 lr)) ||z - v||^2 + lam ||z||_1).": _lasso_reference(X, y, lam * lam_max),
+            "That is ridge (the L2 penalty): the lasso's L1 penalty needs the soft-thresholding step.":
+                R.ridge(X, y, lam),
+            "That is ordinary least squares: the penalty lam ||w||_1 is missing.": np.linalg.lstsq(X, y, rcond=None)[0],
+            "The loss is (1/2)||X w - y||^2 (a sum, not a mean over the N examples): its gradient is "
+            "X^T (X w - y), without a 1/N.": _lasso_reference(X, y, lam * N),
+            "The penalty is lam ||w||_1; its proximal step thresholds at lr * lam, not 2 lr lam.":
+                _lasso_reference(X, y, 2 * lam),
+            "The penalty is lam ||w||_1; its proximal step thresholds at lr * lam, not lr lam / 2.":
+                _lasso_reference(X, y, lam / 2),
+        }
+        if arr is not None and arr.shape == w_star.shape and np.all(np.isfinite(arr)):
+            off = float(np.max(np.abs(arr - w_star)))
+            named = any(np.allclose(arr, m, rtol=1e-4, atol=1e-6 * scale) for m in mistakes.values())
+            if not named and 1e-6 * scale < off < 0.05 * scale:
+                t.fail(f"Your weights are within {format_value(off)} of the optimum, but not at it.", case=case,
+                       hint="Iterate until the weights stop changing (say by less than 1e-12): with the step "
+                            "1 / lambda_max(X^T X), each step shrinks the error by at least a factor "
+                            "1 - lambda_min / lambda_max, so a few thousand steps reach the last digits here.")
+        t.expect_close(got, w_star, case=case, rtol=1e-4, atol=1e-6 * scale, mistakes=mistakes)
 
 
 # -- 5. dropout -----------------------------------------------------------------------------------------
