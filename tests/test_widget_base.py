@@ -342,3 +342,19 @@ def test_a_press_renders_once_whatever_the_sliders_report_back(name):
                                            f"{len(renders) - before} times"
         assert widget.error is None
     assert pressed, f"{name} has on_pointer but no axes took a press"
+
+
+def test_the_fast_png_encoder_writes_the_pixels_exactly():
+    import io
+
+    from PIL import Image
+
+    from course_lib.widgets.base import encode_png
+
+    rgba = np.random.default_rng(0).integers(0, 256, (37, 53, 4), dtype=np.uint8)
+    decoded = np.asarray(Image.open(io.BytesIO(encode_png(rgba))))
+    assert decoded.shape == (37, 53, 3) and np.array_equal(decoded, rgba[:, :, :3])
+    widget = all_widgets()["06.optimizer_race"]()
+    png = widget.png()
+    canvas = np.asarray(widget.fig.canvas.buffer_rgba())
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")), canvas[:, :, :3])

@@ -40,6 +40,8 @@ import functools
 import html
 import io
 import logging
+import struct
+import zlib
 from typing import Any, ClassVar
 
 import numpy as np
@@ -317,8 +319,6 @@ class BlittedWidget(FigureWidget):
         return artists[0]
 
     def png(self) -> bytes:
-        from PIL import Image
-
         canvas = self.fig.canvas
         if self._background is None:
             canvas.draw()  # the static figure (animated artists are skipped), layout included
@@ -327,12 +327,29 @@ class BlittedWidget(FigureWidget):
             canvas.restore_region(self._background)
         for artist in self._moving:
             self.fig.draw_artist(artist)
-        buf = io.BytesIO()
-        # The PNG is re-sent on every slider move: the figure is opaque, so RGB (a quarter less
-        # to compress than RGBA, about half the encoding time) at zlib's fastest level.
-        rgba = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-        rgba.convert("RGB").save(buf, format="png", compress_level=1)
-        return buf.getvalue()
+        return encode_png(np.asarray(canvas.buffer_rgba()))
+
+
+def _png_chunk(tag: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+
+def encode_png(rgba: np.ndarray) -> bytes:
+    """An opaque figure's pixels, shape (height, width, 4) uint8, as a PNG (8-bit RGB).
+
+    The PNG is re-encoded on every slider move and its encoding was most of a move's cost.
+    This writes the format directly (signature, header, one zlib stream of the rows, end;
+    PNG specification, ISO/IEC 15948): RGB without the constant alpha, rows unfiltered
+    (filter type 0), zlib at its fastest level. Pillow's encoder at level 1 picks a filter
+    per row and took twice as long for a file within 10% of this size.
+    """
+    height, width = rgba.shape[:2]
+    rows = np.empty((height, 1 + 3 * width), dtype=np.uint8)
+    rows[:, 0] = 0  # filter type "none" for every row
+    rows[:, 1:] = rgba[:, :, :3].reshape(height, 3 * width)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8 bits, truecolour, no interlace
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
+            + _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + _png_chunk(b"IEND", b""))
 
 
 # -- compute on small arrays ---------------------------------------------------------------------------
