@@ -25,7 +25,7 @@ from course_lib.autograd import functional as F
 from course_lib.autograd.nn import init_std
 from course_lib.gradcheck import GradcheckResult, gradcheck, numerical_gradient
 from course_lib.grading import Tester, question
-from course_lib.grading.compare import format_case
+from course_lib.grading.compare import format_case, format_value
 from course_lib.grading.tester import CheckFailed
 from course_lib.probability import one_hot, softmax
 
@@ -437,7 +437,7 @@ def _one_pass(root, order, seed) -> tuple[dict, dict]:
         if g is None:
             continue
         at_visit[id(node)] = g
-        if node._backward is None:
+        if node.is_leaf:
             continue
         for u, gu in zip(node._prev, node._backward(g)):
             if gu is not None and u.requires_grad:
@@ -530,9 +530,9 @@ def _missing_hint(nodes: list, missing: list, returned) -> str:
     if len(missing) == len(nodes):
         return ("Set node.grad on the nodes themselves (the check reads .grad); returning a dictionary of "
                 "gradients is not enough.") if isinstance(returned, dict) else _HINT_SEED
-    if all(v._backward is None for v in missing):
+    if all(v.is_leaf for v in missing):
         return "Set .grad on the leaves too: their gradients are the ones training needs."
-    if all(v.grad is not None for v in nodes if v._backward is None):
+    if all(v.grad is not None for v in nodes if v.is_leaf):
         return _HINT_EVERY_NODE
     return _HINT_REVERSE
 
@@ -561,8 +561,14 @@ def _check_backward(t: Tester):
             t.fail(f"{len(missing)} of the {len(nodes)} nodes that require grad have no .grad after your pass "
                    f"(the first: an output of op {missing[0]._op or 'leaf'!r}, shape {missing[0].shape}).",
                    hint=_missing_hint(nodes, missing, returned), case=case)
-        grads = [np.asarray(v.grad) for v in nodes]
-        for k, (node, got) in enumerate(zip(nodes, grads)):
+        grads = []
+        for k, node in enumerate(nodes):
+            try:
+                got = np.asarray(node.grad, dtype=np.float64)
+            except (TypeError, ValueError):
+                t.fail(f"{_what(k, node)} is {format_value(node.grad)}, not an array of numbers.", case=case,
+                       hint="Store each gradient as the array the rules pass on (the root's: np.ones_like(root.data)).")
+            grads.append(got)
             if got.shape != node.shape:
                 t.fail(f"{_what(k, node)} has shape {got.shape}, but the node has shape {node.shape}.", case=case,
                        hint="A gradient has the shape of its tensor: d root/d node is shaped like node.data (seed "

@@ -123,10 +123,15 @@ def _check_minibatch_noise(t: Tester):
         atol = MINIBATCH_Z * sd / np.sqrt(n_batches) + 1e-12 * scale  # B = N: exactly 0 up to rounding
         v = exact[0]  # B = 1: the spread of single examples
         got = t.call(G, list(sizes), n_batches, rng)
-        if np.ndim(got) == 1 and len(got) != len(sizes):
-            t.fail(f"Expected {len(sizes)} estimates, one per batch size, but got {len(got)}.", case=case,
-                   hint="Return one estimate per batch size in batch_sizes, in the same order (an array).")
-        got = t.numbers(got, [f"the noise at B = {B}" for B in sizes], case=case)
+        try:
+            values = None if got is None else np.asarray(got, dtype=np.float64)
+        except (TypeError, ValueError):
+            values = None
+        if values is None or values.shape != (len(sizes),):
+            what = f"shape {values.shape}" if values is not None else type(got).__name__
+            t.fail(f"Expected an array of {len(sizes)} numbers, one estimate per batch size, but got {what}.",
+                   case=case, hint="Return one estimate per batch size in batch_sizes, in the same order: "
+                                   "np.array([...]) of shape (len(batch_sizes),).")
         slips = {
             "Draw each batch WITHOUT replacement (B distinct examples, as an epoch's batches are: rng.choice(N, B, "
             "replace=False) or a slice of rng.permutation(N)). Then the noise is v/B times (N - B)/(N - 1), and "
@@ -141,7 +146,7 @@ def _check_minibatch_noise(t: Tester):
                 lambda B, e: v,
         }
         # One comparison per batch size, each with its own standard error.
-        for B, g_B, e_B, tol in zip(sizes, got, exact, atol):
+        for B, g_B, e_B, tol in zip(sizes, values, exact, atol):
             t.expect_close(g_B, e_B, case=case, rtol=0, atol=tol, what=f"Your noise at B = {B}",
                            mistakes=_noisy_slips(g_B, e_B, tol, {hint: slip(B, e_B) for hint, slip in slips.items()}))
 
