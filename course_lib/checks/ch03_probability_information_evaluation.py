@@ -6,8 +6,8 @@ The reference answers are :mod:`course_lib.metrics`, :mod:`course_lib.uncertaint
 :mod:`course_lib.calibration`. Two questions are random by nature (a bootstrap, a permutation
 test): the learner's function receives a ``numpy.random.Generator``, and its answer is compared
 with the *exact* value of what it estimates (the quantiles of Binomial(N, a)/N; the sign-test
-p-value of all 2^N relabellings), with a tolerance derived from the Monte-Carlo error of that
-estimate, so a correct answer fails with probability below about 1e-8 per case.
+p-value of all 2^N relabellings), with a tolerance from Bernstein's inequality for the binomial
+count behind that estimate, so a correct answer fails with probability below 1e-9 per comparison.
 """
 from __future__ import annotations
 
@@ -22,7 +22,18 @@ from course_lib import uncertainty as unc
 from course_lib.checks.ch03_probability_information import _finite_or_fail
 from course_lib.grading import Tester, question
 
-Z_MC = 6.0  # standard errors of Monte-Carlo slack: a one-sided normal tail of 1e-9
+DELTA = 1e-9  # the chance that a correct Monte-Carlo answer falls outside its allowance, per comparison
+
+
+def _binomial_deviation(m: int, p: float, delta: float = DELTA) -> float:
+    """t with P(|r - m p| >= t) <= delta for r ~ Binomial(m, p), by Bernstein's inequality.
+
+    P(|r - m p| >= t) <= 2 exp(-t^2 / (2 (m p (1 - p) + t / 3))), solved for t. A multiple of the
+    standard error would assume r is nearly normal, which fails when m p is small: with p = 1e-5 and
+    m = 4000 one hit (probability 4%) is 8 standard errors out.
+    """
+    log_term = math.log(2 / delta)
+    return log_term / 3 + math.sqrt((log_term / 3) ** 2 + 2 * m * p * (1 - p) * log_term)
 
 
 # -- 10. confusion matrix -----------------------------------------------------------------------
@@ -118,9 +129,11 @@ def _used_rng(t: Tester, rng: np.random.Generator, before: str, case: dict, what
 
 
 def _bootstrap_range(correct: np.ndarray, q: float) -> tuple[float, float]:
-    """Where an estimate of the q-quantile of Binomial(N, a_hat)/N from N_BOOT resamples lies (but for a 1e-9
-    chance): the exact quantiles at q -+ (Z_MC binomial standard errors of an empirical CDF + one step)."""
-    slack = Z_MC * math.sqrt(q * (1 - q) / N_BOOT) + 1.0 / N_BOOT
+    """Where an estimate of the q-quantile of Binomial(N, a_hat)/N from N_BOOT resamples lies (but for a DELTA
+    chance): the exact quantiles at q -+ slack. The empirical CDF at a point is Binomial(B, F)/B, so it is
+    off by more than the Bernstein deviation / B with probability below DELTA; one more step for the
+    interpolation between order statistics."""
+    slack = (_binomial_deviation(N_BOOT, q) + 1.0) / N_BOOT
     return (unc.bootstrap_accuracy_quantile(correct, max(q - slack, 0.0)),
             unc.bootstrap_accuracy_quantile(correct, min(q + slack, 1.0)))
 
@@ -285,7 +298,8 @@ def _check_permutation_test(t: Tester):
         if not np.array_equal(a, b):  # identical models need no random numbers: every relabelling is the same
             _used_rng(t, rng, before, case, "permutations")
         exact = unc.exact_paired_p_value(a, b)
-        tolerance = 1 / (n + 1) + Z_MC * math.sqrt(exact * (1 - exact) / n)
+        # (r + 1)/(n + 1) - exact = ((r - n exact) + (1 - exact))/(n + 1), with r ~ Binomial(n, exact)
+        tolerance = (_binomial_deviation(n, exact) + 1) / (n + 1)
         if abs(p - exact) <= tolerance:
             continue
         slips = {
@@ -299,7 +313,7 @@ def _check_permutation_test(t: Tester):
             "probability 1/2.": [_unpaired_p(a, b)],
         }
         # The slip whose exact p-value is nearest to the answer, in units of its own Monte-Carlo tolerance.
-        distance = {h: min(abs(p - v) / (1 / (n + 1) + Z_MC * math.sqrt(v * (1 - v) / n)) for v in values)
+        distance = {h: min(abs(p - v) / ((_binomial_deviation(n, v) + 1) / (n + 1)) for v in values)
                     for h, values in slips.items()}
         hint = min(distance, key=distance.get) if min(distance.values()) <= 1 else None
         t.fail(f"Your p-value is {p:.6g}; the exact p-value of this test is {exact:.6g}, and {n} random "
