@@ -360,12 +360,25 @@ def bootstrap_accuracy_quantile(correct, q: float) -> float:
     :math:`P(\mathrm{Binomial}(N, \hat a) \le k) \ge q` (:func:`binomial_pmf`). A percentile
     interval from :math:`B` resamples estimates it, within about :math:`\sqrt{q(1-q)/B}` in
     probability.
+
+    Above the median the condition is read as :math:`P(K > k) \le 1 - q`, with the upper tail
+    summed from the top: a running sum from below rounds to its final value once the remaining
+    terms are below :math:`\varepsilon`, and would put the 1-quantile of
+    :math:`\mathrm{Binomial}(41, 0.39)` at 40 instead of 41. :math:`q = 1` gives the top of the
+    support even where its probability underflows.
     """
     c = _correct(correct)
     if not 0.0 <= q <= 1.0:
         raise ValueError(f"q must be in [0, 1], got {q}")
-    cdf = np.cumsum(binomial_pmf(c.size, float(c.mean())))
-    return float(min(int(np.searchsorted(cdf, q * cdf[-1], side="left")), c.size) / c.size)
+    n, a = c.size, float(c.mean())
+    if q == 1.0:
+        return 1.0 if a > 0 else 0.0
+    pmf = binomial_pmf(n, a)
+    if q <= 0.5:
+        cdf = np.cumsum(pmf)
+        return float(min(int(np.searchsorted(cdf, q * cdf[-1], side="left")), n) / n)
+    above = np.append(np.cumsum(pmf[::-1])[::-1][1:], 0.0)  # above[k] = P(K > k), non-increasing
+    return float(int(np.argmax(above <= (1.0 - q) * pmf.sum())) / n)  # 1 - q is exact for q >= 0.5
 
 
 def normal_interval_coverage(a: float, n: int, level: float = 0.95) -> float:
