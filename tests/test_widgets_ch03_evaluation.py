@@ -34,9 +34,9 @@ def test_significance_compute(pair, n):
         assert np.isclose(shares.sum(), 1.0) and np.allclose(values * n, np.round(values * n))  # every value is k/N
         lo, hi = data[key]["interval"]
         assert 0 <= lo <= data[key]["accuracy"] <= hi <= 1 or data[key]["accuracy"] in (0.0, 1.0)
-    # The Monte-Carlo p-value, (r + 1)/(n + 1), lies within 1/(n + 1) + 6 binomial standard errors of the exact one.
+    # The Monte-Carlo p-value, (r + 1)/(n + 1), lies within Bernstein's allowance of the exact one.
     exact = data["p_exact"]
-    assert abs(data["p_value"] - exact) <= 1 / (N_PERM + 1) + 6 * np.sqrt(exact * (1 - exact) / N_PERM)
+    assert abs(data["p_value"] - exact) <= (unc.binomial_deviation(N_PERM, exact) + 1) / (N_PERM + 1)
     assert np.isclose(data["null"][1].sum(), 1.0)
 
 

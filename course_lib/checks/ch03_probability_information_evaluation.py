@@ -25,15 +25,9 @@ from course_lib.grading import Tester, question
 DELTA = 1e-9  # the chance that a correct Monte-Carlo answer falls outside its allowance, per comparison
 
 
-def _binomial_deviation(m: int, p: float, delta: float = DELTA) -> float:
-    """t with P(|r - m p| >= t) <= delta for r ~ Binomial(m, p), by Bernstein's inequality.
-
-    P(|r - m p| >= t) <= 2 exp(-t^2 / (2 (m p (1 - p) + t / 3))), solved for t. A multiple of the
-    standard error would assume r is nearly normal, which fails when m p is small: with p = 1e-5 and
-    m = 4000 one hit (probability 4%) is 8 standard errors out.
-    """
-    log_term = math.log(2 / delta)
-    return log_term / 3 + math.sqrt((log_term / 3) ** 2 + 2 * m * p * (1 - p) * log_term)
+def _binomial_deviation(m: int, p: float) -> float:
+    """Bernstein's allowance for a binomial count (:func:`course_lib.uncertainty.binomial_deviation`) at DELTA."""
+    return unc.binomial_deviation(m, p, DELTA)
 
 
 # -- 10. confusion matrix -----------------------------------------------------------------------
