@@ -6,11 +6,14 @@ The package is layered like the course (see README, "Maintainer guide"):
 - ``linalg``            chapter 01: linear algebra helpers
 - ``gradcheck``         the one shared gradient checker (central differences, float64)
 - ``calculus``, ``surfaces``                  chapter 02
-- ``probability``, ``metrics``                chapter 03
+- ``probability``, ``metrics``, ``uncertainty``, ``calibration``, ``evaluation_experiment``  chapter 03
 - ``activations``, ``losses``, ``approximation``  chapter 04
 - ``autograd``          chapter 05: the tensor reverse-mode engine the later chapters train with
 - ``optim``             chapter 06: optimizers and schedules with torch.optim's surface
 - ``regularization``, ``regularization_layers``, ``regularization_experiment``  chapter 07
+- ``landscapes``, ``mode_connectivity``, ``curvature``, ``net_objective``, ``landscape_experiment``  chapter 08
+- ``convolution``, ``cnn_experiment``         chapter 09 (engine ops in ``autograd.conv``)
+- ``models``            the PyTorch models of the GPU-tier chapters (imported only where used)
 - ``device``            device and size-preset choice for the PyTorch chapters
 - ``widgets``           compute functions + thin views (imports the math, never the reverse)
 - ``grading``           ``check()``, the question registry and the notebook grader
