@@ -437,11 +437,14 @@ def nouislider_handle(value: float, lo: float, hi: float, step: float) -> float:
 class SliderFrontEnd:
     """ipywidgets 8.1's view of one slider in the browser (FloatSlider, IntSlider, FloatLogSlider).
 
-    It receives the kernel's state messages in order, as the browser does, and does what the
-    view does with each: on a new min, max or step, ``updateOptions`` re-places the handle
-    (snapping the model's value to the step); on a new value, ``set`` places it; a handle whose
-    value differs from the model's is reported back (``handleSliderChanged``); and ``update``
-    clamps the value into [min, max]. The reports queue in :attr:`echoes` until
+    It receives the kernel's state messages in order, as the browser does. The model takes a
+    message's attributes at once, then fires one event per changed attribute, in the
+    message's key order. The view's slider (noUiSlider) keeps options of its own: on ``min``,
+    ``max`` or ``step`` it takes the model's range and step and re-places the handle at the
+    model's value (``updateOptions``); on ``value`` it places the handle with the options it
+    has at that moment (``set``), stale if the new step is still to come. A handle whose value
+    differs from the model's is written back and reported (``handleSliderChanged``), and
+    ``update`` clamps the value into [min, max]. The reports queue in :attr:`echoes` until
     :meth:`deliver` hands them to the kernel, later, as the comm would. This is how a
     slider the kernel moves can move itself again: the bugs of issue 8 (a lost preset start,
     two or three renders per press) are reproduced with it.
@@ -452,17 +455,18 @@ class SliderFrontEnd:
         self.log = hasattr(control, "base")
         self.integer = not self.log and isinstance(control.value, int)
         self.model = dict(control.get_state(["min", "max", "step", "value"]))
+        self.options = (self.model["min"], self.model["max"], self.model["step"])  # the slider's own
         self.echoes: list = []
         self.messages: list[dict] = []
         old = control.comm
         control.comm = _FrontEndComm(self, getattr(old, "comm_id", None))
 
     def _handle(self) -> float:
-        m = self.model
-        target = math.log(m["value"], self.control.base) if self.log else m["value"]
+        lo, hi, step = self.options
+        target = math.log(self.model["value"], self.control.base) if self.log else self.model["value"]
         if self.log:
-            target = min(max(target, m["min"]), m["max"])
-        handle = nouislider_handle(target, m["min"], m["max"], m["step"])
+            target = min(max(target, lo), hi)
+        handle = nouislider_handle(target, lo, hi, step)
         return js_round(handle) if self.integer else handle
 
     def _report(self) -> None:
@@ -477,8 +481,10 @@ class SliderFrontEnd:
         self.messages.append(dict(state))
         changed = [k for k in state if k in self.model and self.model[k] != state[k]]
         self.model.update({k: state[k] for k in changed})
-        for key in changed:  # Backbone: every attribute is set first, then one event per attribute
-            self._report()  # updateOptions (min, max, step) or set (value) both re-place the handle
+        for key in changed:  # every attribute is set first, then one event per attribute, in order
+            if key in ("min", "max", "step"):
+                self.options = (self.model["min"], self.model["max"], self.model["step"])
+            self._report()
         if changed and not self.log:  # the view's update(): the value clamped into [min, max]
             m = self.model
             clamped = min(max(m["value"], m["min"]), m["max"])

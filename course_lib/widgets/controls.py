@@ -72,13 +72,17 @@ def same_setting(control, old, new) -> bool:
 
 
 def move_slider(control, value, lo: float | None = None, hi: float | None = None, step: float | None = None):
-    """Give a slider a new range, step and value in ONE message to the browser.
+    """Give a slider a new range, step and value in ONE message to the browser, value last.
 
     Sent one at a time, the browser re-snaps the old value to each intermediate state (the
     new range with the old step, ...) and reports those values back after the kernel has moved
     on: switching surfaces in the optimizer race then started it at the old point snapped to
-    the new grid. In one message the browser sees a consistent state, and with ``value`` on the
-    new step grid it has nothing to snap. Call it inside :meth:`FigureWidget.quietly`.
+    the new grid. In one message the browser's model gets a consistent state, but its slider
+    (noUiSlider) takes the new range and step only when it handles ``min``, ``max`` and
+    ``step``; a ``value`` handled before them is snapped to the OLD step (0.01 became 0.02).
+    ``hold_sync`` sends the keys in a set's hash order, which changes from kernel to kernel,
+    so they are sent here in the order the browser needs. With ``value`` on the new step grid
+    the browser then has nothing to snap. Call it inside :meth:`FigureWidget.quietly`.
     """
     with control.hold_sync():
         if lo is not None and hi is not None:
@@ -89,6 +93,12 @@ def move_slider(control, value, lo: float | None = None, hi: float | None = None
         if step is not None:
             control.step = step
         control.value = value
+        held = getattr(control, "_states_to_send", None)  # what hold_sync would send on exit
+        if held is not None:
+            keys = [k for k in ("min", "max", "step", "value") if k in held]
+            keys += sorted(k for k in held if k not in keys)
+            held.clear()
+            control.send_state(keys)
 
 
 def grid_step(lo: float, hi: float, *values: float, ticks: int = 200) -> float:
