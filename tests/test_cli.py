@@ -138,3 +138,19 @@ def test_solutions_are_not_recorded_as_progress(tmp_path):
     run = NotebookRun(str(tmp_path / "solutions" / "01_linear_algebra.ipynb"), "01", [])
     path = record_progress([run], tmp_path)
     assert json.loads(path.read_text())["notebooks"] == {}
+
+
+def test_progress_ignores_questions_removed_since_the_last_grading(tmp_path):
+    """A learner graded before a question was retired: it must not count, nor push passed past total."""
+    from course_lib.grading.registry import chapter_questions
+    from course_lib.grading.report import progress_path
+
+    qids = [q.qid for q in chapter_questions("03")]
+    questions = [{"qid": q, "status": "passed"} for q in qids[:2]]
+    questions += [{"qid": "03.retired_question", "status": "passed"}]
+    path = progress_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"notebooks": {"x": {"chapter": "03", "graded_at": "2026-01-01 00:00",
+                                                    "questions": questions}}}))
+    line = next(l for l in progress_table(tmp_path).splitlines() if l.startswith("03 "))
+    assert f"2/{len(qids)}" in line

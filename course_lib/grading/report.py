@@ -136,13 +136,16 @@ def progress_table(root: Path | None = None) -> str:
     lines = [f"{'chapter':<42} {'passed':>9}  {'progress':<12} last graded"]
     done = total_all = 0
     for chapter in CHAPTERS:
-        total = len(chapter_questions(chapter.number))
+        current = {q.qid for q in chapter_questions(chapter.number)}
+        total = len(current)
         item = latest.get(chapter.number)
         name = f"{chapter.number} {chapter.title}"
         if total == 0:
             lines.append(f"{name:<42} {'-':>9}  {'(no exercises yet)':<12}")
             continue
-        passed = sum(q.get("status") == PASSED for q in item["questions"]) if item else 0
+        # A question removed from the course since that grading no longer counts.
+        passed = sum(q.get("status") == PASSED and q.get("qid") in current
+                     for q in item["questions"]) if item else 0
         done, total_all = done + passed, total_all + total
         bar = "█" * round(10 * passed / total) + "░" * (10 - round(10 * passed / total))
         when = item.get("graded_at", "") if item else "never (run `course grade`)"
