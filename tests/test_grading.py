@@ -324,3 +324,12 @@ def test_ambiguous_mistakes_name_every_matching_slip():
     a = np.arange(1.0, 5.0)
     hint = diagnose(a * 2, a, mistakes={"slip one": a * 2, "slip two": a + a, "never": a * 3}).hint
     assert "slip one" in hint and "slip two" in hint and "never" not in hint
+
+
+def test_per_entry_tolerances_work_with_the_shifted_sequence_hint():
+    """One atol per entry (a Monte-Carlo check's allowance) must not crash the off-by-one test."""
+    expected = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    atol = np.array([1e-3, 1e-3, 1e-2, 1e-2, 1e-1])
+    late = np.concatenate([[0.0], expected[:-1]])
+    assert diagnose(expected + atol / 2, expected, rtol=0.0, atol=atol) is None
+    assert "one step late" in diagnose(late, expected, rtol=0.0, atol=atol).hint

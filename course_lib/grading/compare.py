@@ -153,10 +153,12 @@ def generic_hint(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float
             return f"Your answer is {words} the expected one: look for a factor of 2."
     if got.ndim == 1 and got.size >= 3:
         # A sequence (one value per step) shifted by one: the loop index starts or stops one step off.
-        if _close(got[1:], expected[:-1], rtol, atol):
+        # Per-entry tolerances shift with the entries they belong to.
+        rt, at = (np.broadcast_to(np.asarray(x, dtype=float), expected.shape) for x in (rtol, atol))
+        if _close(got[1:], expected[:-1], rt[:-1], at[:-1]):
             return ("Your sequence is one step late: entry t holds the value expected at t - 1. Look for an "
                     "off-by-one loop (which step is the first, range(1, n) vs range(n)).")
-        if _close(got[:-1], expected[1:], rtol, atol):
+        if _close(got[:-1], expected[1:], rt[1:], at[1:]):
             return ("Your sequence is one step early: entry t holds the value expected at t + 1. Look for an "
                     "off-by-one loop (an update applied before the value is stored, or range(n + 1)).")
     # A constant ratio, e.g. a missing 1/N or an N too many.
