@@ -105,6 +105,8 @@ def test_matmul_by_definition_rejects_bad_shapes():
 
 @EXAMPLES
 @given(hnp.arrays(np.float64, (2, 2), elements=finite))
+@example(np.array([[3.890382009071171e-12, 3.890382009071171e-12], [0.0, 1.0]]))  # see eig2x2's Notes
+@example(np.full((2, 2), 3.53212249e-289))  # a norm of entries this small underflows unless rescaled
 def test_det2x2_is_signed_area_of_image_of_unit_square(A):
     d = la.det2x2(A)
     assert np.isclose(d, numpy_det(A), atol=1e-9)

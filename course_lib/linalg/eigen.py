@@ -149,17 +149,28 @@ def eig2x2(A: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     :math:`\det(\mathbf{A}-\lambda\mathbf{I}) = \lambda^2 - \tau\lambda + \delta = 0` with
     :math:`\tau = \operatorname{tr}\mathbf{A}`, :math:`\delta = \det\mathbf{A}`, so
     :math:`\lambda = \tau/2 \pm \sqrt{\tau^2/4 - \delta}`; complex when the discriminant
-    is negative (the map rotates every direction). For :math:`\lambda` an eigenvector is
-    :math:`(b, \lambda - a)` (or :math:`(\lambda - d, c)` when :math:`b = 0`).
+    is negative (the map rotates every direction). The root without cancellation is taken
+    first and the other from :math:`\lambda_1\lambda_2 = \delta`, so a tiny eigenvalue keeps
+    its relative accuracy. For :math:`\lambda` both :math:`(b, \lambda - a)` and
+    :math:`(\lambda - d, c)` are eigenvectors (rows of the adjugate of
+    :math:`\mathbf{A}-\lambda\mathbf{I}`); the longer one is used, because the shorter may be
+    all rounding error (e.g. :math:`a \approx \lambda` with :math:`b \approx 0`).
     """
     (a, b), (c, d) = np.asarray(A, dtype=np.float64)
     tau, delta = a + d, a * d - b * c
-    disc = tau * tau / 4 - delta
-    root = np.sqrt(complex(disc))
-    lam = np.array([tau / 2 + root, tau / 2 - root])
+    disc = ((a - d) / 2) ** 2 + b * c  # = tau^2/4 - delta, without its cancellation
     if disc < 0:
-        return lam, None
-    if abs(b) <= 1e-12 and abs(c) <= 1e-12:  # diagonal: the axes themselves, larger first
-        return lam, np.eye(2) if a >= d else np.eye(2)[:, ::-1]
-    cols = [np.array([b, l - a]) if abs(b) >= abs(c) else np.array([l - d, c]) for l in lam.real]
-    return lam, np.column_stack([v / np.linalg.norm(v) for v in cols])
+        root = 1j * np.sqrt(-disc)
+        return np.array([tau / 2 + root, tau / 2 - root]), None
+    far = tau / 2 + np.copysign(np.sqrt(disc), tau)  # |tau/2| and the root add, never cancel
+    near = delta / far if far != 0 else 0.0
+    lam = np.array(sorted([far, near], reverse=True), dtype=complex)
+    if b == 0 and c == 0 and a == d:  # a multiple of I: every direction; take the axes
+        return lam, np.eye(2)
+    cols = []
+    for l in lam.real:
+        u, w = np.array([b, l - a]), np.array([l - d, c])
+        v = u if np.max(np.abs(u)) >= np.max(np.abs(w)) else w
+        v = v / v[np.argmax(np.abs(v))]  # largest entry 1: no under/overflow in the norm, a fixed sign
+        cols.append(v / np.linalg.norm(v))
+    return lam, np.column_stack(cols)
