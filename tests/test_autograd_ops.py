@@ -19,7 +19,7 @@ from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 
 from course_lib.autograd import Tensor
 from course_lib.autograd import functional as F
-from course_lib.gradcheck import DEFAULT_H, DEFAULT_RTOL, gradcheck
+from course_lib.gradcheck import DEFAULT_H, DEFAULT_RTOL, gradcheck, numerical_gradient
 
 RTOL = 1e-6
 SETTINGS = settings(max_examples=25, deadline=None)
@@ -70,11 +70,15 @@ def check_op(ours, theirs, inputs, rng, *, gradcheck_inputs=True, magnitude=None
                 return float(np.sum(ours(*args).data * w))
             result = gradcheck(f, tensors[i].grad, x)
             if not result:
-                # Central differences resolve a gradient only down to their round-off, about
-                # eps * sum|terms of f| / h. A gradient that cancels to below rtol times that (rare, but
-                # hypothesis finds it) says nothing about the engine: discard such an example.
+                # Central differences resolve a gradient only down to their own error: round-off, about
+                # eps * sum|terms of f| / h, and truncation, h^2 |f'''| / 6, estimated here from the same
+                # difference at 2h (4 times the truncation: |D_2h - D_h| / 3 is D_h's). A gradient that
+                # cancels to below rtol times that (rare, but hypothesis finds it: x^3 at x = 3.7e-5 has
+                # gradient 4e-9 and truncation error 1e-12) says nothing about the engine, which torch
+                # has just checked: discard such an example.
                 terms = np.abs(out.data) if magnitude is None else magnitude
                 noise = np.finfo(np.float64).eps * np.sum(np.abs(w) * terms) / DEFAULT_H
+                noise += np.linalg.norm(numerical_gradient(f, x, 2 * DEFAULT_H) - result.numeric) / 3
                 assume(max(np.linalg.norm(result.analytic), np.linalg.norm(result.numeric)) * DEFAULT_RTOL > 10 * noise)
             assert result, f"input {i}: {result}"
 
@@ -103,6 +107,7 @@ UNARY = {
 @pytest.mark.parametrize("name", list(UNARY))
 @SETTINGS
 @given(shape=shapes, seed=seeds)
+@example(shape=(), seed=117)  # a fuzz find for cube: x = 3.7e-5, where the gradient 3x^2 is below truncation
 def test_unary_op(name, shape, seed):
     ours, theirs, domain = UNARY[name]
     rng = np.random.default_rng(seed)
