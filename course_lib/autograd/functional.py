@@ -206,3 +206,4 @@ def where(condition, a, b) -> Tensor:
     return record(np.where(cond, a.data, b.data), (a, b), backward, "where")
 
 from course_lib.autograd.conv import avg_pool2d, conv2d, max_pool2d  # noqa: E402  (chapter 09's ops, own module)
+from course_lib.autograd.attention import embedding, gelu, layer_norm, scaled_dot_product_attention  # noqa: E402,F401  (chapter 11)

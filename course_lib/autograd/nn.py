@@ -232,3 +232,4 @@ class MLP(Sequential):
         return [layer for layer in self.layers if isinstance(layer, Linear)]
 
 from course_lib.autograd.conv_layers import AvgPool2d, Conv2d, Flatten, MaxPool2d  # noqa: E402  (chapter 09)
+from course_lib.autograd.transformer_layers import GELU, Embedding, LayerNorm  # noqa: E402,F401  (chapter 11)
