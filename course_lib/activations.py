@@ -1,4 +1,4 @@
-"""Chapter 04: activation functions, their derivatives and where they saturate.
+r"""Chapter 04: activation functions, their derivatives and where they saturate.
 
 Each activation :math:`f` sits next to its derivative :math:`f'` (``sigmoid`` and
 ``sigmoid_grad``, ...), so the forward rule and the local gradient can be read together.
@@ -6,7 +6,7 @@ All functions work element-wise on arrays of any shape (a 0-d array or a Python 
 fine too) and return float64.
 
 Numerics: nothing here ever overflows, for any finite input. Functions built on the
-exponential only ever evaluate :math:`e^{-|x|} \\le 1`, and the only floating-point event
+exponential only ever evaluate :math:`e^{-|x|} \le 1`, and the only floating-point event
 left is *underflow* (``exp(-1e4)`` rounds to 0.0), which is the correctly rounded answer;
 it is silenced locally, so the functions stay quiet even under
 ``np.errstate(all="raise")``.
@@ -60,7 +60,7 @@ def underflow_is_fine(fn: Callable) -> Callable:
 
 @underflow_is_fine
 def sigmoid_grad(x) -> np.ndarray:
-    """Derivative of the sigmoid.
+    r"""Derivative of the sigmoid.
 
     Parameters
     ----------
@@ -72,10 +72,10 @@ def sigmoid_grad(x) -> np.ndarray:
 
     Notes
     -----
-    .. math::  \\sigma'(x) = \\sigma(x)\\,(1 - \\sigma(x)) = \\sigma(x)\\,\\sigma(-x)
+    .. math::  \sigma'(x) = \sigma(x)\,(1 - \sigma(x)) = \sigma(x)\,\sigma(-x)
 
-    The second form avoids the cancellation in :math:`1 - \\sigma(x)` when :math:`\\sigma(x)`
-    is close to 1. The maximum is :math:`\\sigma'(0) = 1/4`: a sigmoid layer shrinks every
+    The second form avoids the cancellation in :math:`1 - \sigma(x)` when :math:`\sigma(x)`
+    is close to 1. The maximum is :math:`\sigma'(0) = 1/4`: a sigmoid layer shrinks every
     gradient that flows back through it at least fourfold.
     """
     x = _as_float(x)
@@ -84,7 +84,7 @@ def sigmoid_grad(x) -> np.ndarray:
 
 @underflow_is_fine
 def softplus(x) -> np.ndarray:
-    """Softplus, a smooth ReLU, computed without overflow.
+    r"""Softplus, a smooth ReLU, computed without overflow.
 
     Parameters
     ----------
@@ -96,7 +96,7 @@ def softplus(x) -> np.ndarray:
 
     Notes
     -----
-    .. math::  \\operatorname{softplus}(x) = \\log(1 + e^{x}) = \\max(x, 0) + \\log(1 + e^{-|x|})
+    .. math::  \operatorname{softplus}(x) = \log(1 + e^{x}) = \max(x, 0) + \log(1 + e^{-|x|})
 
     The right-hand form never exponentiates a positive number; ``log1p`` keeps full precision
     when :math:`e^{-|x|}` is tiny.
@@ -107,13 +107,13 @@ def softplus(x) -> np.ndarray:
 
 @underflow_is_fine
 def softplus_grad(x) -> np.ndarray:
-    """Derivative of softplus: the sigmoid, :math:`\\operatorname{softplus}'(x) = \\sigma(x)`."""
+    r"""Derivative of softplus: the sigmoid, :math:`\operatorname{softplus}'(x) = \sigma(x)`."""
     return sigmoid(x)
 
 
 @underflow_is_fine
 def log_sigmoid(x) -> np.ndarray:
-    """Logarithm of the sigmoid, computed without overflow or ``log(0)``.
+    r"""Logarithm of the sigmoid, computed without overflow or ``log(0)``.
 
     Parameters
     ----------
@@ -125,10 +125,10 @@ def log_sigmoid(x) -> np.ndarray:
 
     Notes
     -----
-    .. math::  \\log\\sigma(x) = -\\log(1 + e^{-x}) = -\\operatorname{softplus}(-x)
+    .. math::  \log\sigma(x) = -\log(1 + e^{-x}) = -\operatorname{softplus}(-x)
 
-    ``np.log(sigmoid(x))`` gives ``-inf`` once :math:`\\sigma(x)` underflows to 0
-    (:math:`x \\lesssim -745`), while the true value is about :math:`x`; this form returns
+    ``np.log(sigmoid(x))`` gives ``-inf`` once :math:`\sigma(x)` underflows to 0
+    (:math:`x \lesssim -745`), while the true value is about :math:`x`; this form returns
     :math:`x` there. It is the building block of the binary cross-entropy with logits.
     """
     return -softplus(-_as_float(x))
@@ -136,7 +136,7 @@ def log_sigmoid(x) -> np.ndarray:
 
 @underflow_is_fine
 def log_sigmoid_grad(x) -> np.ndarray:
-    """Derivative of :func:`log_sigmoid`: :math:`(\\log\\sigma)'(x) = 1 - \\sigma(x) = \\sigma(-x)`."""
+    r"""Derivative of :func:`log_sigmoid`: :math:`(\log\sigma)'(x) = 1 - \sigma(x) = \sigma(-x)`."""
     return sigmoid(-_as_float(x))
 
 
@@ -145,11 +145,11 @@ def log_sigmoid_grad(x) -> np.ndarray:
 
 @underflow_is_fine
 def tanh(x) -> np.ndarray:
-    """Hyperbolic tangent (``np.tanh``, which is stable for every finite input).
+    r"""Hyperbolic tangent (``np.tanh``, which is stable for every finite input).
 
     Notes
     -----
-    .. math::  \\tanh(x) = \\frac{e^{x} - e^{-x}}{e^{x} + e^{-x}} = 2\\sigma(2x) - 1
+    .. math::  \tanh(x) = \frac{e^{x} - e^{-x}}{e^{x} + e^{-x}} = 2\sigma(2x) - 1
 
     A sigmoid stretched to :math:`(-1, 1)` and centred at 0.
     """
@@ -158,7 +158,7 @@ def tanh(x) -> np.ndarray:
 
 @underflow_is_fine
 def tanh_grad(x) -> np.ndarray:
-    """Derivative of tanh.
+    r"""Derivative of tanh.
 
     Parameters
     ----------
@@ -170,7 +170,7 @@ def tanh_grad(x) -> np.ndarray:
 
     Notes
     -----
-    .. math::  \\tanh'(x) = 1 - \\tanh^2(x) = \\operatorname{sech}^2(x)
+    .. math::  \tanh'(x) = 1 - \tanh^2(x) = \operatorname{sech}^2(x)
 
     The ``sech`` form overflows (``cosh(800)`` is ``inf``); ``1 - tanh**2`` does not.
     """
@@ -183,7 +183,7 @@ def tanh_grad(x) -> np.ndarray:
 
 @underflow_is_fine
 def relu_grad(x) -> np.ndarray:
-    """Derivative of ReLU, with the PyTorch convention :math:`\\mathrm{ReLU}'(0) = 0`.
+    r"""Derivative of ReLU, with the PyTorch convention :math:`\mathrm{ReLU}'(0) = 0`.
 
     Parameters
     ----------
@@ -195,7 +195,7 @@ def relu_grad(x) -> np.ndarray:
 
     Notes
     -----
-    .. math::  \\mathrm{ReLU}'(x) = \\begin{cases} 1 & x > 0 \\\\ 0 & x \\le 0 \\end{cases}
+    .. math::  \mathrm{ReLU}'(x) = \begin{cases} 1 & x > 0 \\ 0 & x \le 0 \end{cases}
 
     At the kink :math:`x = 0` any value in :math:`[0, 1]` is a valid subgradient; 0 is the
     usual choice. A unit whose input stays negative gets no gradient at all ("dead ReLU").
@@ -205,13 +205,13 @@ def relu_grad(x) -> np.ndarray:
 
 @underflow_is_fine
 def leaky_relu(x, alpha: float = 0.01) -> np.ndarray:
-    """Leaky ReLU: a small slope ``alpha`` instead of 0 for negative inputs.
+    r"""Leaky ReLU: a small slope ``alpha`` instead of 0 for negative inputs.
 
     Parameters
     ----------
     x : array_like, any shape
     alpha : float
-        Slope on the negative side, :math:`0 \\le \\alpha < 1` (PyTorch's default is 0.01).
+        Slope on the negative side, :math:`0 \le \alpha < 1` (PyTorch's default is 0.01).
 
     Returns
     -------
@@ -219,8 +219,8 @@ def leaky_relu(x, alpha: float = 0.01) -> np.ndarray:
 
     Notes
     -----
-    .. math::  \\mathrm{LeakyReLU}_\\alpha(x) = \\begin{cases} x & x > 0 \\\\ \\alpha x & x \\le 0 \\end{cases}
-               = \\max(x, \\alpha x) \\quad (0 \\le \\alpha < 1)
+    .. math::  \mathrm{LeakyReLU}_\alpha(x) = \begin{cases} x & x > 0 \\ \alpha x & x \le 0 \end{cases}
+               = \max(x, \alpha x) \quad (0 \le \alpha < 1)
     """
     x = _as_float(x)
     return np.where(x > 0, x, alpha * x)
@@ -228,9 +228,9 @@ def leaky_relu(x, alpha: float = 0.01) -> np.ndarray:
 
 @underflow_is_fine
 def leaky_relu_grad(x, alpha: float = 0.01) -> np.ndarray:
-    """Derivative of :func:`leaky_relu`: 1 for :math:`x > 0`, :math:`\\alpha` for :math:`x \\le 0`.
+    r"""Derivative of :func:`leaky_relu`: 1 for :math:`x > 0`, :math:`\alpha` for :math:`x \le 0`.
 
-    Never zero (for :math:`\\alpha > 0`), so a unit cannot die.
+    Never zero (for :math:`\alpha > 0`), so a unit cannot die.
     """
     return np.where(_as_float(x) > 0, 1.0, alpha)
 
@@ -251,13 +251,13 @@ _TAIL = 50.0
 
 @underflow_is_fine
 def _normal_cdf(x: np.ndarray) -> np.ndarray:
-    """:math:`\\Phi(x) = \\tfrac12\\operatorname{erfc}(-x/\\sqrt2)`, the standard normal CDF."""
+    r""":math:`\Phi(x) = \tfrac12\operatorname{erfc}(-x/\sqrt2)`, the standard normal CDF."""
     return 0.5 * _erfc(-x / _SQRT2)
 
 
 @underflow_is_fine
 def gelu(x) -> np.ndarray:
-    """Gaussian error linear unit (exact form, as ``torch.nn.functional.gelu``).
+    r"""Gaussian error linear unit (exact form, as ``torch.nn.functional.gelu``).
 
     Parameters
     ----------
@@ -269,9 +269,9 @@ def gelu(x) -> np.ndarray:
 
     Notes
     -----
-    .. math::  \\mathrm{GELU}(x) = x\\,\\Phi(x), \\qquad \\Phi(x) = \\tfrac12\\bigl(1 + \\operatorname{erf}(x/\\sqrt2)\\bigr)
+    .. math::  \mathrm{GELU}(x) = x\,\Phi(x), \qquad \Phi(x) = \tfrac12\bigl(1 + \operatorname{erf}(x/\sqrt2)\bigr)
 
-    :math:`\\Phi` is the standard normal CDF: the input is kept with the probability that a
+    :math:`\Phi` is the standard normal CDF: the input is kept with the probability that a
     standard normal variable is below it (Hendrycks & Gimpel, 2016).
     """
     x = _as_float(x)
@@ -280,12 +280,12 @@ def gelu(x) -> np.ndarray:
 
 @underflow_is_fine
 def gelu_grad(x) -> np.ndarray:
-    """Derivative of the exact GELU.
+    r"""Derivative of the exact GELU.
 
     Notes
     -----
-    .. math::  \\mathrm{GELU}'(x) = \\Phi(x) + x\\,\\varphi(x), \\qquad
-               \\varphi(x) = \\frac{e^{-x^2/2}}{\\sqrt{2\\pi}}
+    .. math::  \mathrm{GELU}'(x) = \Phi(x) + x\,\varphi(x), \qquad
+               \varphi(x) = \frac{e^{-x^2/2}}{\sqrt{2\pi}}
     """
     x = _as_float(x)
     xc = np.clip(x, -_TAIL, _TAIL)
@@ -294,12 +294,12 @@ def gelu_grad(x) -> np.ndarray:
 
 @underflow_is_fine
 def gelu_tanh(x) -> np.ndarray:
-    """GELU, tanh approximation (``torch.nn.functional.gelu(x, approximate="tanh")``).
+    r"""GELU, tanh approximation (``torch.nn.functional.gelu(x, approximate="tanh")``).
 
     Notes
     -----
-    .. math::  \\mathrm{GELU}_{\\tanh}(x) = \\tfrac12 x\\bigl(1 + \\tanh(u)\\bigr), \\qquad
-               u = \\sqrt{2/\\pi}\\,(x + 0.044715\\,x^3)
+    .. math::  \mathrm{GELU}_{\tanh}(x) = \tfrac12 x\bigl(1 + \tanh(u)\bigr), \qquad
+               u = \sqrt{2/\pi}\,(x + 0.044715\,x^3)
 
     Within about :math:`10^{-3}` of the exact form; it predates fast ``erf`` kernels.
     """
@@ -310,12 +310,12 @@ def gelu_tanh(x) -> np.ndarray:
 
 @underflow_is_fine
 def gelu_tanh_grad(x) -> np.ndarray:
-    """Derivative of :func:`gelu_tanh`.
+    r"""Derivative of :func:`gelu_tanh`.
 
     Notes
     -----
-    .. math::  \\tfrac12\\bigl(1 + \\tanh u\\bigr) + \\tfrac12 x\\,(1 - \\tanh^2 u)\\,
-               \\sqrt{2/\\pi}\\,(1 + 3\\cdot0.044715\\,x^2)
+    .. math::  \tfrac12\bigl(1 + \tanh u\bigr) + \tfrac12 x\,(1 - \tanh^2 u)\,
+               \sqrt{2/\pi}\,(1 + 3\cdot0.044715\,x^2)
     """
     x = _as_float(x)
     xc = np.clip(x, -_TAIL, _TAIL)
@@ -325,18 +325,18 @@ def gelu_tanh_grad(x) -> np.ndarray:
 
 @underflow_is_fine
 def silu(x) -> np.ndarray:
-    """Sigmoid linear unit (also called swish): :math:`\\mathrm{SiLU}(x) = x\\,\\sigma(x)`."""
+    r"""Sigmoid linear unit (also called swish): :math:`\mathrm{SiLU}(x) = x\,\sigma(x)`."""
     x = _as_float(x)
     return x * sigmoid(x)
 
 
 @underflow_is_fine
 def silu_grad(x) -> np.ndarray:
-    """Derivative of SiLU.
+    r"""Derivative of SiLU.
 
     Notes
     -----
-    .. math::  \\mathrm{SiLU}'(x) = \\sigma(x) + x\\,\\sigma(x)(1 - \\sigma(x)) = \\sigma(x)\\bigl(1 + x\\,\\sigma(-x)\\bigr)
+    .. math::  \mathrm{SiLU}'(x) = \sigma(x) + x\,\sigma(x)(1 - \sigma(x)) = \sigma(x)\bigl(1 + x\,\sigma(-x)\bigr)
     """
     x = _as_float(x)
     return sigmoid(x) * (1.0 + x * sigmoid(-x))
@@ -374,7 +374,7 @@ SATURATION_THRESHOLD = 0.05
 
 
 def saturation_mask(df: Callable, x, threshold: float = SATURATION_THRESHOLD) -> np.ndarray:
-    """Where an activation is saturated: its derivative is below ``threshold`` in magnitude.
+    r"""Where an activation is saturated: its derivative is below ``threshold`` in magnitude.
 
     Parameters
     ----------
@@ -391,8 +391,8 @@ def saturation_mask(df: Callable, x, threshold: float = SATURATION_THRESHOLD) ->
 
     Notes
     -----
-    Saturated means :math:`|f'(x)| < \\tau`. Backpropagation multiplies the incoming gradient
-    by :math:`f'(x)`, so in this region a unit passes on less than :math:`\\tau` of it.
+    Saturated means :math:`|f'(x)| < \tau`. Backpropagation multiplies the incoming gradient
+    by :math:`f'(x)`, so in this region a unit passes on less than :math:`\tau` of it.
     """
     return np.abs(df(_as_float(x))) < threshold
 

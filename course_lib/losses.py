@@ -1,15 +1,15 @@
-"""Chapter 04: loss functions and their gradients, numerically safe for any input.
+r"""Chapter 04: loss functions and their gradients, numerically safe for any input.
 
 Each loss sits next to its gradient, with the reduction PyTorch uses by default (the
 *mean*), so that values and gradients match ``torch.nn.functional`` exactly:
 
-- :func:`mse`: :math:`\\frac1N\\sum_i (\\hat y_i - y_i)^2`, gradient :math:`\\frac2N(\\hat{\\mathbf y} - \\mathbf y)`;
-- :func:`softmax_cross_entropy`: :math:`-\\frac1N\\sum_n \\log \\operatorname{softmax}(\\mathbf z_n)_{y_n}`,
-  gradient :math:`\\frac1N(\\mathbf S - \\mathbf Y)` with respect to the logits;
-- :func:`binary_cross_entropy_with_logits`: :math:`\\frac1N\\sum_i \\operatorname{softplus}(z_i) - y_i z_i`,
-  gradient :math:`\\frac1N(\\sigma(\\mathbf z) - \\mathbf y)`;
-- :func:`binary_cross_entropy`: :math:`-\\frac1N\\sum_i y_i\\log p_i + (1-y_i)\\log(1-p_i)`,
-  gradient :math:`\\frac1N\\frac{p_i-y_i}{p_i(1-p_i)}` with respect to the probabilities.
+- :func:`mse`: :math:`\frac1N\sum_i (\hat y_i - y_i)^2`, gradient :math:`\frac2N(\hat{\mathbf y} - \mathbf y)`;
+- :func:`softmax_cross_entropy`: :math:`-\frac1N\sum_n \log \operatorname{softmax}(\mathbf z_n)_{y_n}`,
+  gradient :math:`\frac1N(\mathbf S - \mathbf Y)` with respect to the logits;
+- :func:`binary_cross_entropy_with_logits`: :math:`\frac1N\sum_i \operatorname{softplus}(z_i) - y_i z_i`,
+  gradient :math:`\frac1N(\sigma(\mathbf z) - \mathbf y)`;
+- :func:`binary_cross_entropy`: :math:`-\frac1N\sum_i y_i\log p_i + (1-y_i)\log(1-p_i)`,
+  gradient :math:`\frac1N\frac{p_i-y_i}{p_i(1-p_i)}` with respect to the probabilities.
 
 ``N`` is the number of entries averaged over: every entry for MSE and the binary losses,
 the number of examples (rows) for the softmax cross-entropy.
@@ -45,14 +45,14 @@ def _pair(pred, target) -> tuple[np.ndarray, np.ndarray]:
 
 @underflow_is_fine
 def mse(pred, target) -> float:
-    """Mean squared error.
+    r"""Mean squared error.
 
     Parameters
     ----------
     pred : array_like, any shape
-        Predictions :math:`\\hat{\\mathbf y}`.
+        Predictions :math:`\hat{\mathbf y}`.
     target : array_like, shape of ``pred``
-        Targets :math:`\\mathbf y`.
+        Targets :math:`\mathbf y`.
 
     Returns
     -------
@@ -60,7 +60,7 @@ def mse(pred, target) -> float:
 
     Notes
     -----
-    .. math::  L = \\frac1N\\sum_{i=1}^{N} (\\hat y_i - y_i)^2
+    .. math::  L = \frac1N\sum_{i=1}^{N} (\hat y_i - y_i)^2
 
     with :math:`N` the number of entries (all of them, as ``torch.nn.functional.mse_loss``).
     """
@@ -70,7 +70,7 @@ def mse(pred, target) -> float:
 
 @underflow_is_fine
 def mse_grad(pred, target) -> np.ndarray:
-    """Gradient of :func:`mse` with respect to the predictions.
+    r"""Gradient of :func:`mse` with respect to the predictions.
 
     Returns
     -------
@@ -78,7 +78,7 @@ def mse_grad(pred, target) -> np.ndarray:
 
     Notes
     -----
-    .. math::  \\frac{\\partial L}{\\partial \\hat y_i} = \\frac{2}{N}(\\hat y_i - y_i)
+    .. math::  \frac{\partial L}{\partial \hat y_i} = \frac{2}{N}(\hat y_i - y_i)
 
     The 2 comes from the square, the :math:`1/N` from the mean.
     """
@@ -104,7 +104,7 @@ def _logits_and_labels(logits, targets) -> tuple[np.ndarray, np.ndarray]:
 
 @underflow_is_fine
 def softmax_cross_entropy(logits, targets) -> float:
-    """Cross-entropy of integer labels under a softmax of the logits, averaged over the batch.
+    r"""Cross-entropy of integer labels under a softmax of the logits, averaged over the batch.
 
     Parameters
     ----------
@@ -119,8 +119,8 @@ def softmax_cross_entropy(logits, targets) -> float:
 
     Notes
     -----
-    .. math::  L = -\\frac1N\\sum_{n=1}^{N} \\log\\operatorname{softmax}(\\mathbf z_n)_{y_n}
-               = \\frac1N\\sum_n \\bigl(\\operatorname{LSE}(\\mathbf z_n) - z_{n,y_n}\\bigr)
+    .. math::  L = -\frac1N\sum_{n=1}^{N} \log\operatorname{softmax}(\mathbf z_n)_{y_n}
+               = \frac1N\sum_n \bigl(\operatorname{LSE}(\mathbf z_n) - z_{n,y_n}\bigr)
 
     Computed with ``log_softmax`` (chapter 03), so logits of any size are safe; adding a
     constant to a row of logits does not change the loss. Equals
@@ -132,7 +132,7 @@ def softmax_cross_entropy(logits, targets) -> float:
 
 @underflow_is_fine
 def softmax_cross_entropy_grad(logits, targets) -> np.ndarray:
-    """Gradient of :func:`softmax_cross_entropy` with respect to the logits.
+    r"""Gradient of :func:`softmax_cross_entropy` with respect to the logits.
 
     Returns
     -------
@@ -140,13 +140,13 @@ def softmax_cross_entropy_grad(logits, targets) -> np.ndarray:
 
     Notes
     -----
-    With :math:`\\mathbf S = \\operatorname{softmax}` row by row and :math:`\\mathbf Y` the one-hot labels,
+    With :math:`\mathbf S = \operatorname{softmax}` row by row and :math:`\mathbf Y` the one-hot labels,
 
-    .. math::  \\frac{\\partial L}{\\partial z_{n,k}} = \\frac1N\\bigl(s_{n,k} - [k = y_n]\\bigr),
-               \\qquad \\nabla_{\\mathbf Z} L = \\frac1N(\\mathbf S - \\mathbf Y).
+    .. math::  \frac{\partial L}{\partial z_{n,k}} = \frac1N\bigl(s_{n,k} - [k = y_n]\bigr),
+               \qquad \nabla_{\mathbf Z} L = \frac1N(\mathbf S - \mathbf Y).
 
-    Derivation: :math:`\\partial\\operatorname{LSE}/\\partial z_k = s_k` and
-    :math:`\\partial z_{y}/\\partial z_k = [k = y]`. Each row sums to 0, and each entry is
+    Derivation: :math:`\partial\operatorname{LSE}/\partial z_k = s_k` and
+    :math:`\partial z_{y}/\partial z_k = [k = y]`. Each row sums to 0, and each entry is
     bounded by :math:`1/N` in size: the gradient never explodes and, while the prediction
     is wrong, never vanishes.
     """
@@ -161,14 +161,14 @@ def softmax_cross_entropy_grad(logits, targets) -> np.ndarray:
 
 @underflow_is_fine
 def binary_cross_entropy_with_logits(logits, targets) -> float:
-    """Binary cross-entropy from logits, stable for logits of any size.
+    r"""Binary cross-entropy from logits, stable for logits of any size.
 
     Parameters
     ----------
     logits : array_like, any shape
-        :math:`z`, with :math:`p = \\sigma(z)` the predicted probability of class 1.
+        :math:`z`, with :math:`p = \sigma(z)` the predicted probability of class 1.
     targets : array_like, shape of ``logits``
-        :math:`y \\in [0, 1]` (labels 0/1, or soft targets).
+        :math:`y \in [0, 1]` (labels 0/1, or soft targets).
 
     Returns
     -------
@@ -176,13 +176,13 @@ def binary_cross_entropy_with_logits(logits, targets) -> float:
 
     Notes
     -----
-    .. math::  L = -\\frac1N\\sum_i \\bigl(y_i\\log\\sigma(z_i) + (1-y_i)\\log\\sigma(-z_i)\\bigr)
-               = \\frac1N\\sum_i \\bigl(\\operatorname{softplus}(z_i) - y_i z_i\\bigr)
+    .. math::  L = -\frac1N\sum_i \bigl(y_i\log\sigma(z_i) + (1-y_i)\log\sigma(-z_i)\bigr)
+               = \frac1N\sum_i \bigl(\operatorname{softplus}(z_i) - y_i z_i\bigr)
 
-    using :math:`1 - \\sigma(z) = \\sigma(-z)` and :math:`\\log\\sigma(z) = z - \\operatorname{softplus}(z)`.
+    using :math:`1 - \sigma(z) = \sigma(-z)` and :math:`\log\sigma(z) = z - \operatorname{softplus}(z)`.
     The log-probabilities come from :func:`~course_lib.activations.log_sigmoid`, never from
-    ``log(sigmoid(z))``, which is ``log(0) = -inf`` once :math:`|z| \\gtrsim 37` rounds
-    :math:`\\sigma(z)` to exactly 0 or 1. Equals
+    ``log(sigmoid(z))``, which is ``log(0) = -inf`` once :math:`|z| \gtrsim 37` rounds
+    :math:`\sigma(z)` to exactly 0 or 1. Equals
     ``torch.nn.functional.binary_cross_entropy_with_logits``.
     """
     z, y = _pair(logits, targets)
@@ -191,7 +191,7 @@ def binary_cross_entropy_with_logits(logits, targets) -> float:
 
 @underflow_is_fine
 def binary_cross_entropy_with_logits_grad(logits, targets) -> np.ndarray:
-    """Gradient of :func:`binary_cross_entropy_with_logits` with respect to the logits.
+    r"""Gradient of :func:`binary_cross_entropy_with_logits` with respect to the logits.
 
     Returns
     -------
@@ -199,7 +199,7 @@ def binary_cross_entropy_with_logits_grad(logits, targets) -> np.ndarray:
 
     Notes
     -----
-    .. math::  \\frac{\\partial L}{\\partial z_i} = \\frac1N\\bigl(\\sigma(z_i) - y_i\\bigr)
+    .. math::  \frac{\partial L}{\partial z_i} = \frac1N\bigl(\sigma(z_i) - y_i\bigr)
 
     The same form as the softmax case (prediction minus target), bounded by :math:`1/N`.
     """
@@ -209,14 +209,14 @@ def binary_cross_entropy_with_logits_grad(logits, targets) -> np.ndarray:
 
 @underflow_is_fine
 def binary_cross_entropy(probs, targets, log_floor: float | None = PYTORCH_LOG_FLOOR) -> float:
-    """Binary cross-entropy from probabilities, defined for exact 0 and 1.
+    r"""Binary cross-entropy from probabilities, defined for exact 0 and 1.
 
     Parameters
     ----------
     probs : array_like, any shape
-        Predicted probabilities :math:`p \\in [0, 1]` of class 1.
+        Predicted probabilities :math:`p \in [0, 1]` of class 1.
     targets : array_like, shape of ``probs``
-        :math:`y \\in [0, 1]`.
+        :math:`y \in [0, 1]`.
     log_floor : float or None
         Lower bound applied to each log-probability. The default ``-100`` is PyTorch's
         convention (``torch.nn.functional.binary_cross_entropy``): the loss of a confident
@@ -230,14 +230,14 @@ def binary_cross_entropy(probs, targets, log_floor: float | None = PYTORCH_LOG_F
 
     Notes
     -----
-    .. math::  L = -\\frac1N\\sum_i \\bigl(y_i\\log p_i + (1-y_i)\\log(1-p_i)\\bigr)
+    .. math::  L = -\frac1N\sum_i \bigl(y_i\log p_i + (1-y_i)\log(1-p_i)\bigr)
 
     The convention at the edges:
 
-    - :math:`0\\cdot\\log 0 = 0`: a term whose weight is 0 contributes nothing, so a
+    - :math:`0\cdot\log 0 = 0`: a term whose weight is 0 contributes nothing, so a
       prediction of exactly 1 for a target of 1 (or 0 for 0) has loss exactly 0.
-    - :math:`\\log 0 = -\\infty`: a prediction of exactly 0 for a target of 1 costs
-      :math:`+\\infty`, or :math:`-\\text{log\\_floor}` with the floor.
+    - :math:`\log 0 = -\infty`: a prediction of exactly 0 for a target of 1 costs
+      :math:`+\infty`, or :math:`-\text{log\_floor}` with the floor.
 
     Prefer :func:`binary_cross_entropy_with_logits` when the logits are available: a
     probability of exactly 0 or 1 has already lost the information of how wrong it was.
@@ -253,7 +253,7 @@ def binary_cross_entropy(probs, targets, log_floor: float | None = PYTORCH_LOG_F
 
 @underflow_is_fine
 def binary_cross_entropy_grad(probs, targets) -> np.ndarray:
-    """Gradient of :func:`binary_cross_entropy` with respect to the probabilities, for :math:`0 < p < 1`.
+    r"""Gradient of :func:`binary_cross_entropy` with respect to the probabilities, for :math:`0 < p < 1`.
 
     Returns
     -------
@@ -261,11 +261,11 @@ def binary_cross_entropy_grad(probs, targets) -> np.ndarray:
 
     Notes
     -----
-    .. math::  \\frac{\\partial L}{\\partial p_i} = \\frac1N\\Bigl(\\frac{1-y_i}{1-p_i} - \\frac{y_i}{p_i}\\Bigr)
-               = \\frac1N\\,\\frac{p_i - y_i}{p_i(1-p_i)}
+    .. math::  \frac{\partial L}{\partial p_i} = \frac1N\Bigl(\frac{1-y_i}{1-p_i} - \frac{y_i}{p_i}\Bigr)
+               = \frac1N\,\frac{p_i - y_i}{p_i(1-p_i)}
 
-    It blows up as :math:`p\\to0` or :math:`1`; multiplied by :math:`\\sigma'(z) = p(1-p)`
-    (the chain rule through :math:`p = \\sigma(z)`) it becomes the tame
+    It blows up as :math:`p\to0` or :math:`1`; multiplied by :math:`\sigma'(z) = p(1-p)`
+    (the chain rule through :math:`p = \sigma(z)`) it becomes the tame
     :math:`(p - y)/N` of :func:`binary_cross_entropy_with_logits_grad`.
     """
     p, y = _pair(probs, targets)

@@ -1,12 +1,12 @@
-"""Chapter 03: how good is a classifier? Confusion matrix, accuracy, precision, recall, F1.
+r"""Chapter 03: how good is a classifier? Confusion matrix, accuracy, precision, recall, F1.
 
 Labels are integers ``0..K-1``. Everything is computed from the confusion matrix
-:math:`\\mathbf{C}`, whose rows are the TRUE classes and columns the PREDICTED classes
+:math:`\mathbf{C}`, whose rows are the TRUE classes and columns the PREDICTED classes
 (the convention of scikit-learn), so for class :math:`k`:
 
 - true positives :math:`TP_k = C_{kk}`,
-- false positives :math:`FP_k = \\sum_i C_{ik} - C_{kk}` (predicted :math:`k`, were not),
-- false negatives :math:`FN_k = \\sum_j C_{kj} - C_{kk}` (were :math:`k`, predicted otherwise).
+- false positives :math:`FP_k = \sum_i C_{ik} - C_{kk}` (predicted :math:`k`, were not),
+- false negatives :math:`FN_k = \sum_j C_{kj} - C_{kk}` (were :math:`k`, predicted otherwise).
 
 Division by zero, a documented choice (the same as scikit-learn's ``zero_division=0``):
 a ratio whose denominator is 0 is defined as **0**. The precision of a class that is never
@@ -38,7 +38,7 @@ def _labels(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
 
 
 def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarray:
-    """Counts of (true class, predicted class) pairs.
+    r"""Counts of (true class, predicted class) pairs.
 
     Parameters
     ----------
@@ -50,7 +50,7 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarr
     Returns
     -------
     ndarray of int, shape (K, K)
-        :math:`C_{ij} = \\#\\{n : y_n = i,\\ \\hat y_n = j\\}`: rows are true classes, columns
+        :math:`C_{ij} = \#\{n : y_n = i,\ \hat y_n = j\}`: rows are true classes, columns
         predictions; the diagonal counts the correct predictions and the total is :math:`N`.
     """
     y_true, y_pred = _labels(y_true, y_pred)
@@ -60,7 +60,7 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarr
 
 
 def accuracy(y_true, y_pred) -> float:
-    """Fraction of correct predictions, :math:`\\frac1N\\sum_n [\\hat y_n = y_n] = \\operatorname{tr}\\mathbf{C} / N`."""
+    r"""Fraction of correct predictions, :math:`\frac1N\sum_n [\hat y_n = y_n] = \operatorname{tr}\mathbf{C} / N`."""
     y_true, y_pred = _labels(y_true, y_pred)
     return float(np.mean(y_true == y_pred)) if y_true.size else 0.0
 
@@ -73,7 +73,7 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 def precision_recall_f1(y_true, y_pred, num_classes: int | None = None, average: str | None = None,
                         pos_label: int = 1) -> PRF:
-    """Precision, recall and F1 score, per class or averaged.
+    r"""Precision, recall and F1 score, per class or averaged.
 
     Parameters
     ----------
@@ -94,9 +94,9 @@ def precision_recall_f1(y_true, y_pred, num_classes: int | None = None, average:
 
     Notes
     -----
-    .. math::  \\text{precision}_k = \\frac{TP_k}{TP_k + FP_k},\\quad
-               \\text{recall}_k = \\frac{TP_k}{TP_k + FN_k},\\quad
-               F_1 = \\frac{2\\,\\text{precision}\\cdot\\text{recall}}{\\text{precision} + \\text{recall}}.
+    .. math::  \text{precision}_k = \frac{TP_k}{TP_k + FP_k},\quad
+               \text{recall}_k = \frac{TP_k}{TP_k + FN_k},\quad
+               F_1 = \frac{2\,\text{precision}\cdot\text{recall}}{\text{precision} + \text{recall}}.
 
     Precision: of the examples *predicted* :math:`k`, the fraction that are :math:`k`.
     Recall: of the examples that *are* :math:`k`, the fraction found. :math:`F_1` is their

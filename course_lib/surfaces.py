@@ -1,4 +1,4 @@
-"""Two-variable test functions: the surfaces of the calculus and optimization chapters.
+r"""Two-variable test functions: the surfaces of the calculus and optimization chapters.
 
 Each :class:`Surface` carries its formula, value, gradient and Hessian in closed form,
 a plotting domain and its known minima. The three callables take coordinate arrays
@@ -6,8 +6,8 @@ a plotting domain and its known minima. The three callables take coordinate arra
 ``meshgrid``) and return
 
 - ``f(x, y)``: shape ``S``, the broadcast shape of ``x`` and ``y``;
-- ``grad(x, y)``: shape ``(2, *S)``, :math:`(\\partial f/\\partial x, \\partial f/\\partial y)`;
-- ``hessian(x, y)``: shape ``(2, 2, *S)``, :math:`H_{ij} = \\partial^2 f/\\partial p_i\\partial p_j`.
+- ``grad(x, y)``: shape ``(2, *S)``, :math:`(\partial f/\partial x, \partial f/\partial y)`;
+- ``hessian(x, y)``: shape ``(2, 2, *S)``, :math:`H_{ij} = \partial^2 f/\partial p_i\partial p_j`.
 
 The ``*_at(p)`` methods take a point ``p`` of shape ``(2,)`` instead (the form the
 gradient checker and the optimizers use). ``tests/test_surfaces.py`` checks every
@@ -38,7 +38,7 @@ def _hessian(x, y, hxx, hxy, hyy) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Surface:
-    """A function :math:`f:\\mathbb{R}^2\\to\\mathbb{R}` with its derivatives in closed form.
+    r"""A function :math:`f:\mathbb{R}^2\to\mathbb{R}` with its derivatives in closed form.
 
     Attributes
     ----------
@@ -69,15 +69,15 @@ class Surface:
     start: tuple[float, float] = (1.0, 1.0)
 
     def f_at(self, p) -> np.ndarray:
-        """:math:`f(\\mathbf{p})` for ``p`` of shape ``(2, ...)``."""
+        r""":math:`f(\mathbf{p})` for ``p`` of shape ``(2, ...)``."""
         return self.f(p[0], p[1])
 
     def grad_at(self, p) -> np.ndarray:
-        """:math:`\\nabla f(\\mathbf{p})`, shape ``p.shape``."""
+        r""":math:`\nabla f(\mathbf{p})`, shape ``p.shape``."""
         return self.grad(p[0], p[1])
 
     def hessian_at(self, p) -> np.ndarray:
-        """:math:`\\nabla^2 f(\\mathbf{p})`, shape ``(2, 2, *p.shape[1:])``."""
+        r""":math:`\nabla^2 f(\mathbf{p})`, shape ``(2, 2, *p.shape[1:])``."""
         return self.hessian(p[0], p[1])
 
     def grid(self, n: int = 100) -> tuple[np.ndarray, np.ndarray]:
@@ -89,7 +89,7 @@ class Surface:
 # -- quadratics: bowl, ill-conditioned valley, saddle -------------------------------------------
 def quadratic(A, *, name: str, title: str, latex: str, domain: Domain = ((-2.0, 2.0), (-2.0, 2.0)),
               start: tuple[float, float] = (1.5, 1.0)) -> Surface:
-    """The quadratic form :math:`f(\\mathbf{p}) = \\tfrac12\\mathbf{p}^\\top\\mathbf{A}\\mathbf{p}`.
+    r"""The quadratic form :math:`f(\mathbf{p}) = \tfrac12\mathbf{p}^\top\mathbf{A}\mathbf{p}`.
 
     Parameters
     ----------
@@ -103,9 +103,9 @@ def quadratic(A, *, name: str, title: str, latex: str, domain: Domain = ((-2.0, 
 
     Notes
     -----
-    :math:`\\nabla f = \\mathbf{A}\\mathbf{p}` and :math:`\\nabla^2 f = \\mathbf{A}` (constant).
-    The minimum is :math:`\\mathbf{0}` when :math:`\\mathbf{A}` is positive definite; with
-    eigenvalues of both signs :math:`\\mathbf{0}` is a saddle point.
+    :math:`\nabla f = \mathbf{A}\mathbf{p}` and :math:`\nabla^2 f = \mathbf{A}` (constant).
+    The minimum is :math:`\mathbf{0}` when :math:`\mathbf{A}` is positive definite; with
+    eigenvalues of both signs :math:`\mathbf{0}` is a saddle point.
     """
     A = np.asarray(A, dtype=np.float64)
     if A.shape != (2, 2) or not np.allclose(A, A.T):
@@ -122,12 +122,12 @@ def quadratic(A, *, name: str, title: str, latex: str, domain: Domain = ((-2.0, 
 
 
 def ill_conditioned(kappa: float = 10.0, angle: float = 0.0) -> Surface:
-    """A long narrow valley: the quadratic with Hessian eigenvalues 1 and ``kappa``.
+    r"""A long narrow valley: the quadratic with Hessian eigenvalues 1 and ``kappa``.
 
     Parameters
     ----------
     kappa : float >= 1
-        Condition number :math:`\\kappa = \\lambda_{\\max}/\\lambda_{\\min}` of the Hessian.
+        Condition number :math:`\kappa = \lambda_{\max}/\lambda_{\min}` of the Hessian.
     angle : float
         Rotation of the valley's axes, in radians (0: aligned with x and y).
 
@@ -137,9 +137,9 @@ def ill_conditioned(kappa: float = 10.0, angle: float = 0.0) -> Surface:
 
     Notes
     -----
-    :math:`f(\\mathbf{p}) = \\tfrac12\\mathbf{p}^\\top\\mathbf{R}\\,\\mathrm{diag}(1,\\kappa)\\,
-    \\mathbf{R}^\\top\\mathbf{p}`; unrotated, :math:`f = \\tfrac12(x^2 + \\kappa y^2)`. Gradient
-    descent needs about :math:`\\kappa` times more steps here than on the bowl.
+    :math:`f(\mathbf{p}) = \tfrac12\mathbf{p}^\top\mathbf{R}\,\mathrm{diag}(1,\kappa)\,
+    \mathbf{R}^\top\mathbf{p}`; unrotated, :math:`f = \tfrac12(x^2 + \kappa y^2)`. Gradient
+    descent needs about :math:`\kappa` times more steps here than on the bowl.
     """
     if kappa < 1:
         raise ValueError(f"the condition number must be at least 1, got {kappa}")
@@ -157,7 +157,7 @@ SADDLE = quadratic(np.diag([2.0, -2.0]), name="saddle", title="Saddle", latex="x
 
 # -- classic optimization test functions ----------------------------------------------------------
 def rosenbrock(a: float = 1.0, b: float = 100.0) -> Surface:
-    """Rosenbrock's banana valley.
+    r"""Rosenbrock's banana valley.
 
     Parameters
     ----------
@@ -170,10 +170,10 @@ def rosenbrock(a: float = 1.0, b: float = 100.0) -> Surface:
 
     Notes
     -----
-    :math:`f = (a - x)^2 + b\\,(y - x^2)^2`, minimum :math:`f(a, a^2) = 0` at the end of a curved
+    :math:`f = (a - x)^2 + b\,(y - x^2)^2`, minimum :math:`f(a, a^2) = 0` at the end of a curved
     flat-bottomed valley.
-    :math:`\\nabla f = \\big(-2(a - x) - 4bx(y - x^2),\\; 2b(y - x^2)\\big)`,
-    :math:`\\nabla^2 f = \\begin{pmatrix}2 - 4b(y - 3x^2) & -4bx\\\\ -4bx & 2b\\end{pmatrix}`.
+    :math:`\nabla f = \big(-2(a - x) - 4bx(y - x^2),\; 2b(y - x^2)\big)`,
+    :math:`\nabla^2 f = \begin{pmatrix}2 - 4b(y - 3x^2) & -4bx\\ -4bx & 2b\end{pmatrix}`.
     """
     def f(x, y):
         return (a - x) ** 2 + b * (y - x * x) ** 2

@@ -17,7 +17,7 @@ from course_lib.grading import Tester, question
 
 # -- reference answers ---------------------------------------------------------------------
 def mean(x) -> float:
-    """The mean of a vector.
+    r"""The mean of a vector.
 
     Parameters
     ----------
@@ -29,14 +29,14 @@ def mean(x) -> float:
 
     Notes
     -----
-    .. math::  \\bar{x} = \\frac{1}{N} \\sum_{i=1}^{N} x_i
+    .. math::  \bar{x} = \frac{1}{N} \sum_{i=1}^{N} x_i
     """
     x = np.asarray(x, dtype=np.float64)
     return float(x.sum() / x.size)
 
 
 def dot(x, y) -> float:
-    """The inner product of two vectors.
+    r"""The inner product of two vectors.
 
     Parameters
     ----------
@@ -48,13 +48,13 @@ def dot(x, y) -> float:
 
     Notes
     -----
-    .. math::  \\mathbf{x}^\\top \\mathbf{y} = \\sum_{i=1}^{n} x_i y_i
+    .. math::  \mathbf{x}^\top \mathbf{y} = \sum_{i=1}^{n} x_i y_i
     """
     return float(np.sum(np.asarray(x, dtype=np.float64) * np.asarray(y, dtype=np.float64)))
 
 
 def central_difference(f: Callable[[float], float], x: float, h: float = 1e-5) -> float:
-    """The central-difference estimate of the derivative of a scalar function.
+    r"""The central-difference estimate of the derivative of a scalar function.
 
     Parameters
     ----------
@@ -70,7 +70,7 @@ def central_difference(f: Callable[[float], float], x: float, h: float = 1e-5) -
 
     Notes
     -----
-    .. math::  f'(x) \\approx \\frac{f(x + h) - f(x - h)}{2h},
+    .. math::  f'(x) \approx \frac{f(x + h) - f(x - h)}{2h},
 
     with error :math:`f'''(x) h^2 / 6 + O(h^4)`; it is exact for polynomials of degree at
     most 2. :func:`course_lib.gradcheck.numerical_gradient` applies the same formula to
@@ -80,7 +80,7 @@ def central_difference(f: Callable[[float], float], x: float, h: float = 1e-5) -
 
 
 def normalize(x) -> np.ndarray:
-    """The unit vector in the direction of ``x``.
+    r"""The unit vector in the direction of ``x``.
 
     Parameters
     ----------
@@ -93,8 +93,8 @@ def normalize(x) -> np.ndarray:
 
     Notes
     -----
-    .. math::  \\hat{\\mathbf{x}} = \\frac{\\mathbf{x}}{\\lVert \\mathbf{x} \\rVert_2},
-        \\qquad \\lVert \\mathbf{x} \\rVert_2 = \\sqrt{\\mathbf{x}^\\top \\mathbf{x}}
+    .. math::  \hat{\mathbf{x}} = \frac{\mathbf{x}}{\lVert \mathbf{x} \rVert_2},
+        \qquad \lVert \mathbf{x} \rVert_2 = \sqrt{\mathbf{x}^\top \mathbf{x}}
     """
     x = np.asarray(x, dtype=np.float64)
     return x / np.sqrt(np.sum(x * x))

@@ -1,10 +1,10 @@
-"""Chapter 02: the graded questions on derivatives, finite differences, the chain rule and Taylor.
+r"""Chapter 02: the graded questions on derivatives, finite differences, the chain rule and Taylor.
 
 Reference answers are the functions of :mod:`course_lib.calculus`. Every check draws fresh
 random functions and points from ``t.rng`` and compares with *analytic* answers:
 
 - a difference quotient :math:`(f(x+h) - f(x))/h` of the random function
-  :math:`f(x) = A e^{ax} + B\\sin(\\omega x + \\varphi) + c_1x + c_2x^2 + c_3x^3` has a closed form
+  :math:`f(x) = A e^{ax} + B\sin(\omega x + \varphi) + c_1x + c_2x^2 + c_3x^3` has a closed form
   without cancellation (``expm1``, a product of sines, a polynomial in ``h``), so the exact value
   of the learner's quotient is known to ~1e-16 and the tolerance only has to absorb round-off;
 - vector gradients and Jacobians by central differences are compared with the analytic
@@ -28,7 +28,7 @@ from course_lib.grading.tester import CheckFailed
 
 @dataclass(frozen=True)
 class _Smooth1D:
-    """:math:`f(x) = A e^{ax} + B\\sin(\\omega x + \\varphi) + c_1 x + c_2 x^2 + c_3 x^3`."""
+    r""":math:`f(x) = A e^{ax} + B\sin(\omega x + \varphi) + c_1 x + c_2 x^2 + c_3 x^3`."""
 
     A: float
     a: float
@@ -91,8 +91,8 @@ _FD_TOL = dict(rtol=1e-9, atol=1e-9)
 
 
 def _quadratic_plus_sines(t: Tester, n: int):
-    """:math:`f(\\mathbf{x}) = \\tfrac12\\mathbf{x}^\\top\\mathbf{A}\\mathbf{x} + \\mathbf{b}^\\top\\mathbf{x}
-    + \\sum_i\\sin x_i` with gradient and Hessian; the Hessian's diagonal is at least 1."""
+    r""":math:`f(\mathbf{x}) = \tfrac12\mathbf{x}^\top\mathbf{A}\mathbf{x} + \mathbf{b}^\top\mathbf{x}
+    + \sum_i\sin x_i` with gradient and Hessian; the Hessian's diagonal is at least 1."""
     M = t.rng.standard_normal((n, n))
     A = M @ M.T / n + 2 * np.eye(n)
     b = t.rng.standard_normal(n)
@@ -149,12 +149,12 @@ def _check_central_difference(t: Tester):
 
 # -- 3. partial derivatives -----------------------------------------------------------------------
 def partial_derivatives(x, y) -> np.ndarray:
-    """Gradient of :math:`f(x, y) = x^2 y + \\sin(xy)`: the reference of ``02.partial_derivatives``.
+    r"""Gradient of :math:`f(x, y) = x^2 y + \sin(xy)`: the reference of ``02.partial_derivatives``.
 
     Notes
     -----
-    :math:`\\partial f/\\partial x = 2xy + y\\cos(xy)` (hold :math:`y` fixed) and
-    :math:`\\partial f/\\partial y = x^2 + x\\cos(xy)` (hold :math:`x` fixed).
+    :math:`\partial f/\partial x = 2xy + y\cos(xy)` (hold :math:`y` fixed) and
+    :math:`\partial f/\partial y = x^2 + x\cos(xy)` (hold :math:`x` fixed).
     """
     return np.array([2 * x * y + y * np.cos(x * y), x * x + x * np.cos(x * y)])
 

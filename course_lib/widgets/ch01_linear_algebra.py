@@ -32,7 +32,7 @@ class MatrixOnPlane(BlittedWidget):
 
     @staticmethod
     def compute(a11: float, a12: float, a21: float, a22: float) -> dict:
-        """Everything the picture shows, for :math:`\\mathbf{A} = [[a_{11}, a_{12}], [a_{21}, a_{22}]]`.
+        r"""Everything the picture shows, for :math:`\mathbf{A} = [[a_{11}, a_{12}], [a_{21}, a_{22}]]`.
 
         Returns a dict with ``A`` (2, 2); ``lines``/``images`` (18, 2, 2) grid segments before
         and after; ``ellipse`` (129, 2) the image of the unit circle; ``square`` (4, 2) the image

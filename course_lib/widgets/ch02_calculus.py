@@ -53,7 +53,7 @@ def _field(name: str) -> dict:
 
 
 def gradient_field(surface: str = "himmelblau", x0: float = -1.0, y0: float = 1.0) -> dict:
-    """Everything :class:`GradientField` shows, for a point ``(x0, y0)`` on a surface.
+    r"""Everything :class:`GradientField` shows, for a point ``(x0, y0)`` on a surface.
 
     Parameters
     ----------
@@ -69,14 +69,14 @@ def gradient_field(surface: str = "himmelblau", x0: float = -1.0, y0: float = 1.
         ``tangent`` (unit level-set tangent), ``arrow_end``, ``tangent_line`` (2, 2), the slice
         ``t`` / ``slice_f`` / ``slice_lin`` / ``slice_quad`` along ``u``, the linearization
         error ``taylor1_error`` at ``TAYLOR_STEP`` and its prediction ``taylor1_predicted``
-        (:math:`\\tfrac12\\delta^2\\mathbf{u}^\\top\\mathbf{H}\\mathbf{u}`), and the cached ``field``.
+        (:math:`\tfrac12\delta^2\mathbf{u}^\top\mathbf{H}\mathbf{u}`), and the cached ``field``.
 
     Notes
     -----
-    Along :math:`\\mathbf{u} = \\nabla f/\\lVert\\nabla f\\rVert` the slice
-    :math:`g(t) = f(\\mathbf{p} + t\\mathbf{u})` has :math:`g'(0) = \\lVert\\nabla f\\rVert` and
-    :math:`g''(0) = \\mathbf{u}^\\top\\mathbf{H}\\mathbf{u}`, so its tangent line is the tangent
-    plane cut along :math:`\\mathbf{u}`, and the second-order Taylor polynomial hugs it longer.
+    Along :math:`\mathbf{u} = \nabla f/\lVert\nabla f\rVert` the slice
+    :math:`g(t) = f(\mathbf{p} + t\mathbf{u})` has :math:`g'(0) = \lVert\nabla f\rVert` and
+    :math:`g''(0) = \mathbf{u}^\top\mathbf{H}\mathbf{u}`, so its tangent line is the tangent
+    plane cut along :math:`\mathbf{u}`, and the second-order Taylor polynomial hugs it longer.
     """
     s = get_surface(surface)
     (xa, xb), (ya, yb) = s.domain
@@ -232,7 +232,7 @@ ERROR_FLOOR = 1e-18  # zero errors (exact cancellations) are drawn here on the l
 
 
 def fd_error_curves(function: str = "exp", x0: float = 1.0, log10_h: float = -5.0) -> dict:
-    """Errors of forward and central differences over ``STEPS``, the error model, and the chosen step.
+    r"""Errors of forward and central differences over ``STEPS``, the error model, and the chosen step.
 
     Parameters
     ----------
@@ -241,7 +241,7 @@ def fd_error_curves(function: str = "exp", x0: float = 1.0, log10_h: float = -5.
     x0 : float
         The point.
     log10_h : float
-        The chosen step :math:`h = 10^{\\text{log10\\_h}}`.
+        The chosen step :math:`h = 10^{\text{log10\_h}}`.
 
     Returns
     -------
@@ -254,8 +254,8 @@ def fd_error_curves(function: str = "exp", x0: float = 1.0, log10_h: float = -5.
 
     Notes
     -----
-    Actual error :math:`|D_h f(x_0) - f'(x_0)|`; model: truncation :math:`\\tfrac12|f''|h` (forward),
-    :math:`\\tfrac16|f'''|h^2` (central) and round-off :math:`2\\varepsilon|f|/h`, :math:`\\varepsilon|f|/h`.
+    Actual error :math:`|D_h f(x_0) - f'(x_0)|`; model: truncation :math:`\tfrac12|f''|h` (forward),
+    :math:`\tfrac16|f'''|h^2` (central) and round-off :math:`2\varepsilon|f|/h`, :math:`\varepsilon|f|/h`.
     """
     fn = calc.FUNCTIONS_1D[function]
     h = 10.0 ** log10_h

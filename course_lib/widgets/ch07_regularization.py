@@ -21,7 +21,7 @@ NOISE = 0.25
 
 
 def true_function(x):
-    """The curve behind the data: :math:`f(x) = \\sin(2.5x) + 0.5x`."""
+    r"""The curve behind the data: :math:`f(x) = \sin(2.5x) + 0.5x`."""
     return np.sin(2.5 * x) + 0.5 * x
 
 
@@ -40,13 +40,13 @@ def _mse(w, x, y, degree) -> float:
 
 
 def polynomial_fit(degree: int = 9, lam: float = 1e-6, n_train: int = 20) -> dict:
-    """Ridge regression of degree ``degree`` on ``n_train`` noisy points, and its errors.
+    r"""Ridge regression of degree ``degree`` on ``n_train`` noisy points, and its errors.
 
     Parameters
     ----------
     degree : int in [0, MAX_DEGREE]
     lam : float
-        L2 strength :math:`\\lambda` of :func:`course_lib.regularization.fit_polynomial`.
+        L2 strength :math:`\lambda` of :func:`course_lib.regularization.fit_polynomial`.
     n_train : int in [5, 100]
 
     Returns
@@ -54,7 +54,7 @@ def polynomial_fit(degree: int = 9, lam: float = 1e-6, n_train: int = 20) -> dic
     dict
         ``x``, ``y`` (training), ``xv``, ``yv`` (validation), ``grid`` and ``fit`` (the fitted curve) and
         ``truth``; ``w``; ``train_mse``, ``val_mse``; ``by_degree``: train and validation MSE for every degree
-        at this :math:`\\lambda`; ``by_lam``: the same for every :math:`\\lambda` of ``LAMS`` at this degree.
+        at this :math:`\lambda`; ``by_lam``: the same for every :math:`\lambda` of ``LAMS`` at this degree.
     """
     d, degree, n = _poly_data(), int(degree), int(n_train)
     x, y = d["x"][:n], d["y"][:n]
@@ -155,7 +155,7 @@ def _hessian(angle: float, ratio: float = 4.0) -> np.ndarray:
 
 
 def _ellipse(H, centre, level, n: int = 120) -> np.ndarray:
-    """Points of :math:`\\tfrac12(\\mathbf{w}-\\mathbf{c})^\\top\\mathbf{H}(\\mathbf{w}-\\mathbf{c}) = \\text{level}`, shape (n, 2)."""
+    r"""Points of :math:`\tfrac12(\mathbf{w}-\mathbf{c})^\top\mathbf{H}(\mathbf{w}-\mathbf{c}) = \text{level}`, shape (n, 2)."""
     lam, V = np.linalg.eigh(H)
     t = np.linspace(0, 2 * np.pi, n)
     return centre[:, None] + (V * np.sqrt(2 * max(level, 0.0) / lam)) @ np.stack([np.cos(t), np.sin(t)])
@@ -170,14 +170,14 @@ def _ball(norm: str, radius: float, n: int = 200) -> np.ndarray:
 
 
 def constraint_geometry(lam: float = 1.0, w1: float = 2.0, w2: float = 0.4, angle: float = 20.0) -> dict:
-    """Penalized least squares in 2-D, with L2 and with L1, as loss contours meeting a norm ball.
+    r"""Penalized least squares in 2-D, with L2 and with L1, as loss contours meeting a norm ball.
 
     Parameters
     ----------
     lam : float
-        Penalty strength (:math:`\\tfrac\\lambda2\\lVert\\mathbf{w}\\rVert_2^2` or :math:`\\lambda\\lVert\\mathbf{w}\\rVert_1`).
+        Penalty strength (:math:`\tfrac\lambda2\lVert\mathbf{w}\rVert_2^2` or :math:`\lambda\lVert\mathbf{w}\rVert_1`).
     w1, w2 : float
-        The unpenalized minimum :math:`\\mathbf{w}_{LS}`.
+        The unpenalized minimum :math:`\mathbf{w}_{LS}`.
     angle : float
         Rotation (degrees) of the loss's elliptical contours (curvatures 1 and 4).
 
