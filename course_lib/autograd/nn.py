@@ -234,3 +234,4 @@ class MLP(Sequential):
 from course_lib.autograd.conv_layers import AvgPool2d, Conv2d, Flatten, MaxPool2d  # noqa: E402  (chapter 09)
 from course_lib.autograd.transformer_layers import GELU, Embedding, LayerNorm  # noqa: E402,F401  (chapter 11)
 from course_lib.autograd.recurrent import GRUCell, LSTMCell, RNNCell, clip_grad_norm_  # noqa: E402,F401  (chapter 10)
+from course_lib.autograd.gcn import GCNConv  # noqa: E402  (chapter 13)
