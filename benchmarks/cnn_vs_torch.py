@@ -5,8 +5,8 @@ padding 1), ReLU, flatten, linear to 10; mean cross-entropy; ``loss.backward()``
 with plain SGD. Batch 128 of 8x8 images, float32, the same initial weights and batch in both.
 
 Each framework runs in a process of its own, with the same thread count, alternating engine,
-torch, engine, ... (the reasons and the machinery are those of ``autograd_vs_torch.py``, whose
-thread set-up, BLAS report and matmul-peak measurement this script imports). Prints the median
+torch, engine, ... (the reasons are in ``_per_process.py``, whose worker and parent machinery
+this script uses, as ``autograd_vs_torch.py`` does). Prints the median
 per step of each framework, their ratio (target: at most 1.5), the fastest runs, and each
 step's share of the machine's measured float32 matmul peak (the step's FLOPs counted as the
 three matrix products per layer that im2col turns it into).
@@ -19,12 +19,11 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from autograd_vs_torch import THREAD_VARIABLES, blas_threads, matmul_flops_per_s  # noqa: E402
+from _per_process import (alternate, check_isolated, check_same_loss, load_average, matmul_flops_per_s,  # noqa: E402
+                          run_worker, set_threads, time_step)
 
 BATCH = 128
 CHANNELS = (1, 16, 32)
@@ -111,38 +110,12 @@ def step_flops(batch: int = BATCH) -> int:
 
 
 def worker(framework: str, threads: int, repeats: int, steps: int) -> dict:
-    for var in THREAD_VARIABLES:  # before NumPy or PyTorch is imported in this process
-        os.environ[var] = str(threads)
-    if framework == "torch":
-        import torch
-        torch.set_num_threads(threads)
-        make_step, pool = torch_step, f"torch.get_num_threads() = {torch.get_num_threads()}"
-    else:
-        import numpy  # noqa: F401
-        make_step, pool = engine_step, blas_threads()
-    step, first_loss = make_step()
-    for _ in range(3):
-        step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        times.append((time.perf_counter() - start) / steps)
-    other = "course_lib" if framework == "torch" else "torch"
-    assert other not in sys.modules, f"the {framework} worker imported {other}: its thread pool would compete"
+    pool = set_threads(framework, threads)  # before NumPy or PyTorch is imported in this process
+    step, first_loss = (torch_step if framework == "torch" else engine_step)()
+    times = time_step(step, repeats, steps)
+    check_isolated(framework)
     return {"threads": pool, "matmul_flops": matmul_flops_per_s(framework), "first_loss": first_loss,
             "seconds_per_step": times}
-
-
-def run_worker(framework: str, args) -> dict:
-    env = dict(os.environ, **{var: str(args.threads) for var in THREAD_VARIABLES})
-    command = [sys.executable, os.path.abspath(__file__), "--worker", framework, "--threads", str(args.threads),
-               "--repeats", str(args.repeats), "--steps", str(args.steps)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"the {framework} worker failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> int:
@@ -156,14 +129,10 @@ def main() -> int:
     if args.worker:
         print(json.dumps(worker(args.worker, args.threads, args.repeats, args.steps)))
         return 0
-    runs = {"engine": [], "torch": []}
-    for r in range(args.rounds):
-        for framework in (("engine", "torch") if r % 2 == 0 else ("torch", "engine")):
-            runs[framework].append(run_worker(framework, args))
-    losses = [run["first_loss"] for rs in runs.values() for run in rs]
-    if max(losses) - min(losses) > 1e-4 * max(1.0, abs(losses[0])):
-        raise SystemExit(f"the workers' first losses differ ({min(losses)} .. {max(losses)}): not the same step")
-    loadavg = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    runs = alternate(lambda framework: run_worker(__file__, framework, args.threads, "--repeats", str(args.repeats),
+                                                  "--steps", str(args.steps)), args.rounds)
+    check_same_loss([run["first_loss"] for rs in runs.values() for run in rs])
+    loadavg = load_average()
     times = {f: [t for run in rs for t in run["seconds_per_step"]] for f, rs in runs.items()}
     med = {f: statistics.median(t) for f, t in times.items()}
     best = {f: min(t) for f, t in times.items()}

@@ -9,7 +9,7 @@ import numpy as np
 
 from course_lib.autograd.conv import avg_pool2d, conv2d, max_pool2d
 from course_lib.autograd.nn import Module
-from course_lib.autograd.tensor import Tensor
+from course_lib.autograd.tensor import Tensor, record
 from course_lib.convolution import pair
 
 __all__ = ["Conv2d", "MaxPool2d", "AvgPool2d", "Flatten"]
@@ -88,4 +88,12 @@ class Flatten(Module):
     def forward(self, x: Tensor) -> Tensor:
         shape = x.shape
         start, end = self.start_dim % len(shape), self.end_dim % len(shape)
-        return x.reshape(shape[:start] + (-1,) + shape[end + 1:])
+
+        def backward(g):
+            # The gradient goes back in the input's memory layout (channels-last after conv2d), not C order:
+            # the ReLU before a Flatten multiplies it by a mask in that layout, and NumPy is ~10x slower on
+            # two arrays whose layouts differ.
+            grad = np.empty_like(x.data)
+            grad[...] = g.reshape(shape)
+            return (grad,)
+        return record(x.data.reshape(shape[:start] + (-1,) + shape[end + 1:]), (x,), backward, "flatten")
