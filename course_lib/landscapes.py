@@ -9,7 +9,7 @@ weight ``(out, in, kh, kw)``), so the same code serves NumPy, the engine and, af
 
 - :func:`filter_normalize` and :func:`random_directions`: filter-normalized random directions
   (Li et al. 2018), the scale-aware way to pick :math:`\mathbf{d}`.
-- :func:`slice_1d`, :func:`slice_2d`: :math:`L(\boldsymbol\theta + \alpha\mathbf d_1 + \beta\mathbf d_2)` on a grid.
+- :func:`slice_1d`, :func:`slice_2d`: :math:`L(\boldsymbol\theta + p\,\mathbf d_1 + q\,\mathbf d_2)` on a grid of :math:`(p, q)`.
 - :func:`permute_hidden_units`, :func:`rescale_layer`: the symmetries of a ReLU network (the
   function is unchanged, the parameters are not).
 - :func:`trajectory_pca`: the plane that best captures a training trajectory.
@@ -108,7 +108,7 @@ def filter_normalize(directions: Weights, weights: Weights) -> list[np.ndarray]:
 
     Why: a ReLU network computes the same function after a layer is multiplied by :math:`c > 0`
     and the next one by :math:`1/c`. A filter-normalized direction scales with the filters, so
-    the slice :math:`L(\boldsymbol\theta + \alpha\mathbf d)` is the same for both versions of the
+    the slice :math:`L(\boldsymbol\theta + p\,\mathbf d)` is the same for both versions of the
     network; a raw direction is not (the chapter shows both).
     """
     _check_like(directions, weights, "filter_normalize")
@@ -171,8 +171,8 @@ def perturb(weights: Weights, directions: Sequence[Weights], coefficients: Seque
     return out
 
 
-def slice_1d(loss: Callable[[list], float], weights: Weights, direction: Weights, alphas) -> np.ndarray:
-    r"""The loss along a line through the weights, :math:`L(\boldsymbol\theta + \alpha\mathbf d)`.
+def slice_1d(loss: Callable[[list], float], weights: Weights, direction: Weights, ps) -> np.ndarray:
+    r"""The loss along a line through the weights, :math:`L(\boldsymbol\theta + p\,\mathbf d)`.
 
     Parameters
     ----------
@@ -182,39 +182,40 @@ def slice_1d(loss: Callable[[list], float], weights: Weights, direction: Weights
         :math:`\boldsymbol\theta`.
     direction : sequence of ndarray
         :math:`\mathbf d`, shaped like ``weights``.
-    alphas : array_like, shape (A,)
+    ps : array_like, shape (A,)
+        The coordinates :math:`p_j` along the line.
 
     Returns
     -------
-    ndarray, shape (A,): ``out[j]`` = :math:`L(\boldsymbol\theta + \alpha_j\mathbf d)`
+    ndarray, shape (A,): ``out[j]`` = :math:`L(\boldsymbol\theta + p_j\,\mathbf d)`
     """
     _check_like(direction, weights, "slice_1d")
-    return np.array([float(loss(perturb(weights, [direction], [a]))) for a in np.asarray(alphas, dtype=float)])
+    return np.array([float(loss(perturb(weights, [direction], [p]))) for p in np.asarray(ps, dtype=float)])
 
 
-def slice_2d(loss: Callable[[list], float], weights: Weights, d1: Weights, d2: Weights, alphas, betas) -> np.ndarray:
-    r"""The loss on a plane through the weights, :math:`L(\boldsymbol\theta + \alpha\mathbf d_1 + \beta\mathbf d_2)`.
+def slice_2d(loss: Callable[[list], float], weights: Weights, d1: Weights, d2: Weights, ps, qs) -> np.ndarray:
+    r"""The loss on a plane through the weights, :math:`L(\boldsymbol\theta + p\,\mathbf d_1 + q\,\mathbf d_2)`.
 
     Parameters
     ----------
     loss : callable, list of ndarray -> float
     weights : sequence of ndarray
     d1, d2 : sequence of ndarray, shaped like ``weights``
-    alphas : array_like, shape (A,)
-        Coefficients of ``d1`` (the horizontal axis of a contour plot).
-    betas : array_like, shape (B,)
-        Coefficients of ``d2`` (the vertical axis).
+    ps : array_like, shape (A,)
+        Coordinates :math:`p` along ``d1`` (the horizontal axis of a contour plot).
+    qs : array_like, shape (Q,)
+        Coordinates :math:`q` along ``d2`` (the vertical axis).
 
     Returns
     -------
-    ndarray, shape (B, A)
-        ``out[i, j]`` = :math:`L(\boldsymbol\theta + \alpha_j\mathbf d_1 + \beta_i\mathbf d_2)`: rows follow
-        :math:`\beta`, columns :math:`\alpha`, as ``np.meshgrid(alphas, betas)`` and ``plt.contour`` expect.
+    ndarray, shape (Q, A)
+        ``out[i, j]`` = :math:`L(\boldsymbol\theta + p_j\,\mathbf d_1 + q_i\,\mathbf d_2)`: rows follow
+        :math:`q`, columns :math:`p`, as ``np.meshgrid(ps, qs)`` and ``plt.contour`` expect.
     """
     _check_like(d1, weights, "slice_2d")
     _check_like(d2, weights, "slice_2d")
-    alphas, betas = np.asarray(alphas, dtype=float), np.asarray(betas, dtype=float)
-    return np.array([[float(loss(perturb(weights, [d1, d2], [a, b]))) for a in alphas] for b in betas])
+    ps, qs = np.asarray(ps, dtype=float), np.asarray(qs, dtype=float)
+    return np.array([[float(loss(perturb(weights, [d1, d2], [p, q]))) for p in ps] for q in qs])
 
 
 # -- symmetries of an MLP -----------------------------------------------------------------------------------

@@ -31,13 +31,13 @@ def filter_normalize_loop(directions, weights):
     return out
 
 
-def slice_2d(loss, theta, d1, d2, alphas, betas):
-    return np.array([[loss(theta + a * d1 + b * d2) for a in alphas] for b in betas])
+def slice_2d(loss, theta, d1, d2, ps, qs):
+    return np.array([[loss(theta + p * d1 + q * d2) for p in ps] for q in qs])
 
 
-def slice_2d_meshgrid(loss, theta, d1, d2, alphas, betas):
-    A, B = np.meshgrid(alphas, betas)
-    return np.vectorize(lambda a, b: loss(theta + a * d1 + b * d2))(A, B)
+def slice_2d_meshgrid(loss, theta, d1, d2, ps, qs):
+    P, Q = np.meshgrid(ps, qs)
+    return np.vectorize(lambda p, q: loss(theta + p * d1 + q * d2))(P, Q)
 
 
 def power_two_phases(matvec, v0, iters):
@@ -170,8 +170,8 @@ WRONG = {
         (lambda d, w: L.flatten(L.filter_normalize(d, w)), "as a list"),
     ],
     "08.slice_2d": [
-        (lambda loss, th, d1, d2, a, b: slice_2d(loss, th, d1, d2, a, b).T, "Rows follow beta"),
-        (lambda loss, th, d1, d2, a, b: slice_2d(loss, th, d2, d1, a, b), "Use d1 for alpha"),
+        (lambda loss, th, d1, d2, a, b: slice_2d(loss, th, d1, d2, a, b).T, "Rows follow q"),
+        (lambda loss, th, d1, d2, a, b: slice_2d(loss, th, d2, d1, a, b), "Use d1 for p"),
         (lambda loss, th, d1, d2, a, b: slice_2d(loss, 0 * th, d1, d2, a, b), "Move from theta"),
     ],
     "08.hvp_central": [

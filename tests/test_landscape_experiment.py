@@ -93,11 +93,11 @@ def test_filter_normalized_slices_of_a_rescaled_relu_network_are_unchanged():
     r = L.rescale_layer(w, 0, 4.0)
     assert np.isclose(obj(r), obj(w), rtol=1e-12)
     noise = L.random_directions(w, 0, normalize=False)
-    alphas = np.linspace(-1, 1, 7)
-    a = L.slice_1d(obj, w, L.filter_normalize(noise, w), alphas)
-    b = L.slice_1d(obj, r, L.filter_normalize(noise, r), alphas)
+    ps = np.linspace(-1, 1, 7)
+    a = L.slice_1d(obj, w, L.filter_normalize(noise, w), ps)
+    b = L.slice_1d(obj, r, L.filter_normalize(noise, r), ps)
     assert np.allclose(a, b, rtol=1e-10)
-    assert not np.allclose(L.slice_1d(obj, w, noise, alphas), L.slice_1d(obj, r, noise, alphas), rtol=1e-3)
+    assert not np.allclose(L.slice_1d(obj, w, noise, ps), L.slice_1d(obj, r, noise, ps), rtol=1e-3)
 
 
 def test_full_batch_gd_on_the_squared_loss_reaches_the_edge_of_stability():

@@ -123,7 +123,7 @@ def quadratic_loss(H, c):
     return lambda ws: 0.5 * (L.flatten(ws) - c) @ H @ (L.flatten(ws) - c)
 
 
-def test_slices_evaluate_the_loss_at_theta_plus_alpha_d1_plus_beta_d2():
+def test_slices_evaluate_the_loss_at_theta_plus_p_d1_plus_q_d2():
     rng = np.random.default_rng(2)
     like = [rng.standard_normal((3, 2)), rng.standard_normal(3)]
     P = 9
@@ -131,18 +131,18 @@ def test_slices_evaluate_the_loss_at_theta_plus_alpha_d1_plus_beta_d2():
     H, c = A @ A.T, rng.standard_normal(P)
     loss = quadratic_loss(H, c)
     d1, d2 = L.random_directions(like, 3, normalize=False), L.random_directions(like, 4, normalize=False)
-    alphas, betas = np.linspace(-1, 1, 5), np.linspace(-2, 2, 3)
-    grid = L.slice_2d(loss, like, d1, d2, alphas, betas)
-    assert grid.shape == (3, 5)  # rows follow beta, columns alpha
+    ps, qs = np.linspace(-1, 1, 5), np.linspace(-2, 2, 3)
+    grid = L.slice_2d(loss, like, d1, d2, ps, qs)
+    assert grid.shape == (3, 5)  # rows follow q, columns p
     theta, v1, v2 = L.flatten(like), L.flatten(d1), L.flatten(d2)
-    for i, b in enumerate(betas):
-        for j, a in enumerate(alphas):
-            x = theta + a * v1 + b * v2 - c
+    for i, q in enumerate(qs):
+        for j, p in enumerate(ps):
+            x = theta + p * v1 + q * v2 - c
             assert np.isclose(grid[i, j], 0.5 * x @ H @ x)
-    line = L.slice_1d(loss, like, d1, alphas)
-    assert np.allclose(line, grid[1])  # beta = 0 row
+    line = L.slice_1d(loss, like, d1, ps)
+    assert np.allclose(line, grid[1])  # the q = 0 row
     # along a line a quadratic is a parabola with curvature d^T H d
-    coef = np.polyfit(alphas, line, 2)
+    coef = np.polyfit(ps, line, 2)
     assert np.isclose(2 * coef[0], v1 @ H @ v1)
 
 
@@ -207,12 +207,12 @@ def test_filter_normalized_slices_do_not_see_a_layer_rescaling_but_raw_ones_do()
     loss = lambda ws: float(np.mean((mlp_forward(ws, X, relu) - target) ** 2))  # noqa: E731
     r = L.rescale_layer(w, 0, 5.0)
     assert np.isclose(loss(r), loss(w), rtol=1e-12)
-    alphas = np.linspace(-1, 1, 9)
+    ps = np.linspace(-1, 1, 9)
     noise = [rng.standard_normal(a.shape) for a in w]
-    same_w = L.slice_1d(loss, w, L.filter_normalize(noise, w), alphas)
-    same_r = L.slice_1d(loss, r, L.filter_normalize(noise, r), alphas)
+    same_w = L.slice_1d(loss, w, L.filter_normalize(noise, w), ps)
+    same_r = L.slice_1d(loss, r, L.filter_normalize(noise, r), ps)
     assert np.allclose(same_w, same_r, rtol=1e-10)
-    raw_w, raw_r = L.slice_1d(loss, w, noise, alphas), L.slice_1d(loss, r, noise, alphas)
+    raw_w, raw_r = L.slice_1d(loss, w, noise, ps), L.slice_1d(loss, r, noise, ps)
     assert np.max(np.abs(raw_w - raw_r)) > 0.1 * np.max(np.abs(raw_w - loss(w)))
 
 

@@ -152,18 +152,17 @@ def _check_slice(t: Tester):
     for P, n_a, n_b in [(4, 5, 3), (6, 4, 7), (int(t.rng.integers(2, 8)), int(t.rng.integers(2, 6)), 3)]:
         loss = _loss_fn(t, P)
         theta, d1, d2 = t.rng.standard_normal(P), t.rng.standard_normal(P), t.rng.standard_normal(P)
-        alphas = np.sort(t.rng.uniform(-1, 1, n_a))
-        betas = np.sort(t.rng.uniform(-1, 1, n_b))
-        case = {"theta": theta, "d1": d1, "d2": d2, "alphas": alphas, "betas": betas}
-        expected = np.array([[loss(theta + a * d1 + b * d2) for a in alphas] for b in betas])
-        t.expect_close(t.call(loss, theta, d1, d2, alphas, betas), expected, case=case, mistakes={
-            "Rows follow beta and columns alpha: out[i, j] = L(theta + alphas[j] d1 + betas[i] d2), the layout "
-            "np.meshgrid(alphas, betas) and plt.contour expect.":
-                np.array([[loss(theta + a * d1 + b * d2) for b in betas] for a in alphas]),
-            "Use d1 for alpha and d2 for beta.": np.array([[loss(theta + a * d2 + b * d1) for a in alphas]
-                                                           for b in betas]),
-            "Move from theta: the point is theta + alpha d1 + beta d2, not alpha d1 + beta d2.":
-                np.array([[loss(a * d1 + b * d2) for a in alphas] for b in betas]),
+        ps = np.sort(t.rng.uniform(-1, 1, n_a))
+        qs = np.sort(t.rng.uniform(-1, 1, n_b))
+        case = {"theta": theta, "d1": d1, "d2": d2, "ps": ps, "qs": qs}
+        expected = np.array([[loss(theta + p * d1 + q * d2) for p in ps] for q in qs])
+        t.expect_close(t.call(loss, theta, d1, d2, ps, qs), expected, case=case, mistakes={
+            "Rows follow q and columns p: out[i, j] = L(theta + ps[j] d1 + qs[i] d2), the layout "
+            "np.meshgrid(ps, qs) and plt.contour expect.":
+                np.array([[loss(theta + p * d1 + q * d2) for q in qs] for p in ps]),
+            "Use d1 for p and d2 for q.": np.array([[loss(theta + p * d2 + q * d1) for p in ps] for q in qs]),
+            "Move from theta: the point is theta + p d1 + q d2, not p d1 + q d2.":
+                np.array([[loss(p * d1 + q * d2) for p in ps] for q in qs]),
         })
 
 

@@ -19,7 +19,7 @@ from course_lib.widgets.base import LEGEND_FONTSIZE, PALETTE, BlittedWidget, reg
 # -- the slice viewer -------------------------------------------------------------------------------------
 DIRECTIONS = ("filter-normalized", "raw", "PCA")
 VIEWS = ("2-D", "1-D")
-GRID = np.linspace(-1.0, 1.0, 15)  # odd: alpha = 0 and beta = 0 are grid points (the 1-D slices)
+GRID = np.linspace(-1.0, 1.0, 15)  # odd: p = 0 and q = 0 are grid points (the 1-D slices)
 RESCALE = 4.0  # layer 1 times RESCALE, layer 2 over RESCALE: the same function
 NOISE_SEEDS = (11, 12)
 LOG_LOSS_LIM = (-1.5, 1.0)  # the colour scale and the 1-D axis: loss from 0.03 to 10
@@ -32,7 +32,7 @@ def _noise(like) -> list:
 
 @lru_cache(maxsize=8)
 def _plane(directions: str, rescaled: bool) -> dict:
-    r"""The loss on the plane :math:`\boldsymbol\theta^* + \alpha\mathbf d_1 + \beta\mathbf d_2`, and the trajectory on it.
+    r"""The loss on the plane :math:`\boldsymbol\theta^* + p\,\mathbf d_1 + q\,\mathbf d_2`, and the trajectory on it.
 
     Raw directions are the Gaussian noise itself, scaled once so that its norm equals that of
     the filter-normalized direction of the *original* network: the same vector is then used for
@@ -84,8 +84,8 @@ def landscape_view(view: str = "2-D", directions: str = "filter-normalized", res
     Returns
     -------
     dict
-        ``grid`` (15, 15): :math:`L(\boldsymbol\theta^* + \alpha\mathbf d_1 + \beta\mathbf d_2)`, rows :math:`\beta`, columns
-        :math:`\alpha` (both :data:`GRID`); ``line1``, ``line2``: the 1-D slices along :math:`\mathbf d_1` and :math:`\mathbf d_2`;
+        ``grid`` (15, 15): :math:`L(\boldsymbol\theta^* + p\,\mathbf d_1 + q\,\mathbf d_2)`, rows :math:`q`, columns
+        :math:`p` (both :data:`GRID`); ``line1``, ``line2``: the 1-D slices along :math:`\mathbf d_1` and :math:`\mathbf d_2`;
         ``coords`` (T, 2): the trajectory's least-squares coordinates on the plane; ``captured``: the share
         of its squared displacement the plane holds; ``loss``: :math:`L(\boldsymbol\theta^*)`; ``curvature``: the
         second difference of ``line1`` at 0; ``d_norms``; and the settings.
@@ -129,10 +129,10 @@ class LandscapeViewer(BlittedWidget):
         (self.path,) = self.ax2.plot([], [], ".-", color=PALETTE["orange"], lw=1.5, ms=4, label="SGD trajectory")
         (self.start,) = self.ax2.plot([], [], "o", color=PALETTE["vermillion"], ms=7, label="initialization")
         (self.end,) = self.ax2.plot([0], [0], "*", color="white", mec="black", ms=13, label="trained θ*")
-        self.ax2.set(xlim=(GRID[0], GRID[-1]), ylim=(GRID[0], GRID[-1]), xlabel="α (along d₁)", ylabel="β (along d₂)")
-        (self.l1,) = self.ax1.plot(GRID, np.ones_like(GRID), "o-", ms=3, color=PALETTE["blue"], label="along d₁ (β = 0)")
+        self.ax2.set(xlim=(GRID[0], GRID[-1]), ylim=(GRID[0], GRID[-1]), xlabel="p (along d₁)", ylabel="q (along d₂)")
+        (self.l1,) = self.ax1.plot(GRID, np.ones_like(GRID), "o-", ms=3, color=PALETTE["blue"], label="along d₁ (q = 0)")
         (self.l2,) = self.ax1.plot(GRID, np.ones_like(GRID), "s--", ms=3, color=PALETTE["vermillion"],
-                                   label="along d₂ (α = 0)")
+                                   label="along d₂ (p = 0)")
         self.ax1.set(yscale="log", ylim=(10 ** LOG_LOSS_LIM[0], 10 ** LOG_LOSS_LIM[1]), xlim=(GRID[0], GRID[-1]),
                      xlabel="step size along the direction", ylabel="training loss")
         self.ax1.grid(alpha=0.3)
