@@ -313,7 +313,8 @@ class GPT(nn.Module):
             return logits, None
         if targets.shape != idx.shape:
             raise ValueError(f"GPT: targets must have the shape of idx {tuple(idx.shape)}, got {tuple(targets.shape)}")
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1))
+        # (under bf16 autocast, cross_entropy runs in float32 by itself; float64 stays float64 for the checks)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
         return logits, loss
 
     @staticmethod
@@ -321,7 +322,7 @@ class GPT(nn.Module):
         """One token per row of ``logits`` (B, V): softmax(logits / temperature) over the top_k largest."""
         if temperature == 0:
             return logits.argmax(dim=-1, keepdim=True)
-        logits = logits.float() / temperature
+        logits = logits.to(torch.promote_types(logits.dtype, torch.float32)) / temperature  # bf16 -> float32
         if top_k is not None and top_k < logits.shape[-1]:
             kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
             logits = logits.masked_fill(logits < kth, float("-inf"))
