@@ -176,3 +176,12 @@ def test_a_missing_gpu_index_warns_and_falls_back(machine, monkeypatch):
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     with pytest.warns(UserWarning, match="not available"):
         assert pick_device("cuda:3") == torch.device("cuda")
+
+
+def test_torch_threads_sets_and_restores():
+    before = torch.get_num_threads()
+    with dev.torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with dev.torch_threads(None):
+        assert torch.get_num_threads() == before

@@ -10,6 +10,7 @@ import torch
 from course_lib import optim as course_optim
 from course_lib.autograd import no_grad
 from course_lib.autograd import optim as engine_optim
+from course_lib.device import torch_threads
 from course_lib.engine_gpt import EngineGPT
 from course_lib.models.gpt import GPT, GPTConfig
 
@@ -26,10 +27,9 @@ CONFIGS = {
 
 @pytest.fixture(autouse=True, scope="module")
 def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    """Tiny models: a second thread waiting for a core of a busy 2-core machine costs more than it saves."""
+    with torch_threads(1):
+        yield
 
 
 def _pair(config, seed=0):

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from course_lib.device import torch_threads
 from course_lib.models.gpt import GPT, GPT_PRESETS, GPTConfig, GPTPreset
 from course_lib.models.gpt_training import batch_windows, evaluate, learning_rate, train_gpt
 
@@ -20,10 +21,8 @@ from course_lib.models.gpt_training import batch_windows, evaluate, learning_rat
 @pytest.fixture(autouse=True, scope="module")
 def one_torch_thread():
     """Tiny models: a second thread waiting for a core of a busy 2-core machine costs more than it saves."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield
 
 
 SMALL = GPTConfig(vocab_size=11, context=8, n_layer=2, n_head=2, d_model=12)
