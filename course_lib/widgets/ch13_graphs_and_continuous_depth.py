@@ -121,9 +121,10 @@ class MessagePassing(BlittedWidget):
                                      s=420, edgecolors="black", linewidths=0.8, zorder=3)
         self.ring = self.ax.scatter([], [], s=900, facecolors="none", edgecolors=PALETTE["vermillion"], linewidths=2.5,
                                     zorder=4)
-        self.labels = [self.ax.text(*pos[i], "", ha="center", va="center", fontsize=7, zorder=5) for i in range(N_NODES)]
-        self.ax.set(xlim=(-3.5, 4.0), ylim=(-1.1, 1.6), xticks=[], yticks=[], aspect="equal")
-        self.ax.set_title("node features (colour: value; ring: the node spelled out below)", fontsize=9)
+        for i in range(N_NODES):  # static node numbers; the values go to the readout (moving text renders slowly)
+            self.ax.text(*(pos[i] + [0, 0.3]), str(i), ha="center", va="bottom", fontsize=8, zorder=5)
+        self.ax.set(xlim=(-3.5, 4.0), ylim=(-1.0, 1.7), xticks=[], yticks=[], aspect="equal")
+        self.ax.set_title("node features as colours (ring: the node spelled out below)", fontsize=9)
         fig.colorbar(self.nodes, ax=self.ax, fraction=0.04, pad=0.01, label="x_i / max_j |x_j| at this step")
         self.ax_e.set(yscale="log", xlim=(-0.3, MAX_STEPS + 0.3), ylim=(1e-8, 10), xlabel="step ℓ",
                       ylabel="Dirichlet energy xᵀ L̃_sym x")
@@ -131,15 +132,12 @@ class MessagePassing(BlittedWidget):
         (self.curve,) = self.ax_e.plot([], [], "o-", color=PALETTE["blue"], ms=3, label="energy per step")
         (self.dot,) = self.ax_e.plot([], [], "o", color=PALETTE["vermillion"], ms=8, label="this step")
         self.ax_e.legend(loc="lower left", fontsize=LEGEND_FONTSIZE)
-        self.moving(self.hot, self.nodes, self.ring, *self.labels, self.curve, self.dot)
+        self.moving(self.hot, self.nodes, self.ring, self.curve, self.dot)
 
     def draw(self, d) -> None:
         x, pos, node = d["x"], d["pos"], d["node"]
         span = max(np.abs(x).max(), 1e-300)  # colours show the shape; the labels show the size
         self.nodes.set_array(np.clip(x / span, -1, 1))
-        for i, label in enumerate(self.labels):
-            label.set_text(f"{x[i]:.2f}")
-            label.set_color("white" if x[i] / span < 0.3 else "black")
         self.ring.set_offsets(pos[[node]])
         self.hot.set_segments([[pos[j], pos[node]] for j in d["neighbours"] if j != node])
         e = np.maximum(d["energy"], 1e-30)
@@ -150,8 +148,9 @@ class MessagePassing(BlittedWidget):
                "max": "max_j∈N(i) x_j"}[d["rule"]]
         update = (f"node {node}: x ← {how} = {terms} = {x[node]:.3f}" if d["step"] else
                   f"step 0: the starting features (node {node}: {x[node]:.3f})")
+        values = ", ".join(f"{v:.2f}" for v in x)
         self.readout = (f"{update}. Dirichlet energy {d['energy'][d['step']]:.3g} "
-                        f"(step 0: {d['energy'][0]:.3g}); {RULES[d['rule']]}.")
+                        f"(step 0: {d['energy'][0]:.3g}); {RULES[d['rule']]}. Features x<sub>0..9</sub>: {values}.")
 
     def controls(self) -> dict:
         import ipywidgets as w
