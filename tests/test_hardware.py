@@ -1,0 +1,72 @@
+"""course_lib.hardware: the dense bf16 peak table (never the sparsity figure, unknown devices say so), MFU, the
+GPT's parameter and FLOP counts against the PyTorch model, and the CPU matmul peak measurement."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from course_lib.hardware import (describe_gpu_peak, gpt_flops_per_token, gpt_param_count, gpu_bf16_peak,
+                                 measure_cpu_matmul_peak, mfu)
+from course_lib.models.gpt import GPT, GPTConfig
+
+
+@pytest.mark.parametrize("name,tflops", [
+    ("NVIDIA H100 80GB HBM3", 989), ("NVIDIA H100 PCIe", 756), ("NVIDIA H100 NVL", 835), ("NVIDIA H200", 989),
+    ("NVIDIA GH200 480GB", 989), ("NVIDIA H200 NVL", 835), ("NVIDIA A100-SXM4-80GB", 312),
+    ("NVIDIA A100-PCIE-40GB", 312), ("NVIDIA A100 80GB PCIe", 312), ("NVIDIA L4", 121), ("NVIDIA L40S", 362),
+    ("NVIDIA L40", 181), ("NVIDIA A10", 125),
+])
+def test_dense_bf16_peaks_by_device_name(name, tflops):
+    assert gpu_bf16_peak(name) == tflops * 1e12
+    assert f"{tflops} TFLOPS" in describe_gpu_peak(name)
+
+
+@pytest.mark.parametrize("name", ["NVIDIA A10G", "Tesla V100-SXM2-16GB", "Simulated GPU 80GB", "NVIDIA B200",
+                                  "NVIDIA GeForce RTX 4090", ""])
+def test_unknown_devices_say_so_instead_of_guessing(name):
+    assert gpu_bf16_peak(name) is None
+    assert "no dense bf16 peak known" in describe_gpu_peak(name)
+    with pytest.raises(ValueError, match="unknown"):
+        mfu(1e12, gpu_bf16_peak(name))
+
+
+def test_never_the_sparsity_figure():
+    """Datasheets print 1,979 TFLOPS 'with sparsity' for the H100 SXM; dense is half of it."""
+    assert gpu_bf16_peak("NVIDIA H100 80GB HBM3") == pytest.approx(1979e12 / 2, rel=1e-3)
+
+
+def test_mfu():
+    assert mfu(4e14, 989e12) == pytest.approx(0.4045, rel=1e-3)
+    with pytest.raises(ValueError, match="positive"):
+        mfu(1.0, 0.0)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_param_count_matches_the_model(bias):
+    config = GPTConfig(vocab_size=37, context=16, n_layer=3, n_head=4, d_model=24, bias=bias)
+    model = GPT(config)
+    assert gpt_param_count(config) == model.num_params() == model.num_params(False) - 16 * 24
+
+
+def test_flops_per_token_is_six_n_plus_the_attention_term():
+    config = GPTConfig(vocab_size=96, context=64, n_layer=2, n_head=4, d_model=64)
+    n = gpt_param_count(config)
+    assert gpt_flops_per_token(config) == 6 * n + 12 * 2 * 64 * 64
+    assert gpt_flops_per_token(config, seq_len=32) == 6 * n + 12 * 2 * 32 * 64
+
+
+def test_flops_per_token_counts_the_forward_matmuls_three_times():
+    """Count the forward pass's multiply-adds of one sequence by hand: 2 FLOPs each, times 3 with the backward."""
+    config = GPTConfig(vocab_size=50, context=10, n_layer=2, n_head=2, d_model=8)
+    d, T, V, D = 8, 10, 50, 2
+    per_token_matmul = D * (3 * d * d + d * d + 4 * d * d + 4 * d * d) + V * d  # qkv, proj, fc, proj; lm_head
+    per_token_attention = D * (T * d + T * d)  # q.k against T keys, weights times T values
+    forward = 2 * (per_token_matmul + per_token_attention)
+    n_non_matmul = gpt_param_count(config) - (per_token_matmul)  # biases and layer norms: counted in 6N
+    assert gpt_flops_per_token(config) == pytest.approx(3 * forward + 6 * n_non_matmul)
+
+
+def test_cpu_matmul_peak_is_measured():
+    peak = measure_cpu_matmul_peak(threads=1, sizes=(128,), min_seconds=0.05)
+    assert 1e8 < peak < 1e13  # any CPU does 0.1 GFLOP/s; no CPU core does 10 TFLOP/s in float32
+    assert torch.get_num_threads() >= 1
