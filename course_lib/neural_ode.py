@@ -25,7 +25,7 @@ import math
 import torch
 
 __all__ = ["SPIRAL_A", "spiral", "convergence_slope", "STEPS", "ORDERS", "euler_step", "midpoint_step", "rk4_step", "rk4_classic_step", "time_grid", "odeint",
-           "odeint_adjoint"]
+           "odeint_adjoint", "saved_tensor_peak"]
 
 
 SPIRAL_A = ((-0.1, 2.0), (-2.0, -0.1))
@@ -292,3 +292,36 @@ def odeint_adjoint(func, y0, t, *, rtol=1e-7, atol=1e-9, method="rk4", options=N
         raise ValueError("odeint_adjoint gives no gradient with respect to t; pass t.detach()")
     step = _check_inputs(func, y0, t, method, options)
     return _Adjoint.apply(y0, t.to(y0.dtype), func, method, step, *params)
+
+
+def saved_tensor_peak(fn) -> dict:
+    r"""Run ``fn()`` (a forward and backward pass) and measure the tensors autograd keeps for the backward pass.
+
+    Every tensor an op saves for its backward rule passes through ``torch.autograd.graph.saved_tensors_hooks``;
+    we wrap each in a small holder that counts its bytes while it is alive (it dies when the graph that
+    saved it is freed). This measures the memory that backprop through a solver grows, and nothing else
+    (not the parameters, the optimizer or the allocator's caches).
+
+    Returns
+    -------
+    dict
+        ``peak_bytes``: most bytes held at once; ``saved``: tensors saved in all; ``bytes_total``: their bytes.
+    """
+    live = {"now": 0, "peak": 0, "saved": 0, "total": 0}
+
+    class Held:
+        __slots__ = ("x", "n")
+
+        def __init__(self, x):
+            self.x, self.n = x, x.numel() * x.element_size()
+            live["now"] += self.n
+            live["saved"] += 1
+            live["total"] += self.n
+            live["peak"] = max(live["peak"], live["now"])
+
+        def __del__(self):
+            live["now"] -= self.n
+
+    with torch.autograd.graph.saved_tensors_hooks(Held, lambda held: held.x):
+        fn()
+    return {"peak_bytes": live["peak"], "saved": live["saved"], "bytes_total": live["total"]}

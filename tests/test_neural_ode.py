@@ -96,24 +96,6 @@ def test_rk4_is_kuttas_three_eighths_rule():
     assert math.isclose(float(N.rk4_classic_step(f, t0, dt, y)), (0 + 4 / 16 + 1) / 6, rel_tol=1e-14)
 
 
-def saved_bytes_peak(fn):
-    """Peak bytes of tensors held for backward at once while fn() runs (forward and backward)."""
-    live = {"now": 0, "peak": 0}
-
-    class Held:
-        def __init__(self, x):
-            self.x, self.n = x, x.numel() * x.element_size()
-            live["now"] += self.n
-            live["peak"] = max(live["peak"], live["now"])
-
-        def __del__(self):
-            live["now"] -= self.n
-
-    with torch.autograd.graph.saved_tensors_hooks(Held, lambda h: h.x):
-        fn()
-    return live["peak"]
-
-
 def test_adjoint_memory_is_constant_in_the_number_of_steps():
     f = Field()
     t = torch.tensor([0.0, 1.0], dtype=torch.float64)
@@ -123,7 +105,7 @@ def test_adjoint_memory_is_constant_in_the_number_of_steps():
             def run():
                 y0 = Y0.clone().requires_grad_(True)
                 (solve(f, y0, t, method="rk4", options={"step_size": dt}) ** 2).sum().backward()
-            peaks[solve.__name__, dt] = saved_bytes_peak(run)
+            peaks[solve.__name__, dt] = N.saved_tensor_peak(run)["peak_bytes"]
     assert peaks["odeint_adjoint", 0.1] == peaks["odeint_adjoint", 0.025]
     ratio = peaks["odeint", 0.025] / peaks["odeint", 0.1]
     assert 3.5 < ratio < 4.5  # linear in the number of steps (10 -> 40)
@@ -146,3 +128,25 @@ def test_bad_input():
     with pytest.raises(ValueError, match="nn.Module"):
         N.odeint_adjoint(lambda t, y: -y, Y0, t)
     assert N.odeint_adjoint(lambda t, y: -y, Y0, t, adjoint_params=()).shape == (3, 2, 2)
+
+
+def test_saved_tensor_peak_counts_what_autograd_keeps():
+    x = torch.ones(1000, dtype=torch.float64, requires_grad=True)
+    y = torch.ones(1000, dtype=torch.float64, requires_grad=True)
+
+    def run():
+        (x * y).sum().backward()  # mul saves both inputs: 2 x 8000 bytes
+    m = N.saved_tensor_peak(run)
+    assert m == {"peak_bytes": 16000, "saved": 2, "bytes_total": 16000}
+
+
+def test_fitting_the_spiral_lowers_the_loss():
+    from course_lib.models.ode import ODEFunc, fit_spiral, spiral_data
+
+    t, y = spiral_data(n_points=60, t_max=3.0)
+    assert y.shape == (60, 1, 2) and torch.equal(y[0], torch.tensor([[2.0, 0.0]]))
+    assert ODEFunc()(0, y[:5]).shape == (5, 1, 2)
+    for adjoint in (True, False):
+        run = fit_spiral(t, y, iterations=30, batch_size=20, adjoint=adjoint)
+        assert np.mean(run["loss"][-5:]) < 0.5 * run["loss"][0], run["loss"]
+        assert run["trajectory"].shape == y.shape
