@@ -67,9 +67,14 @@ def time_step(step, repeats: int, steps: int, warmup: int = 3) -> list[float]:
     return times
 
 
-def check_isolated(framework: str) -> None:
-    """Fail if this worker imported the other framework (its thread pool would compete)."""
-    other = "course_lib" if framework == "torch" else "torch"
+def check_isolated(framework: str, engine: str = "course_lib") -> None:
+    """Fail if this worker imported the other framework (its thread pool would compete).
+
+    ``engine`` is the module the PyTorch worker must not have imported: by default all of
+    ``course_lib``; ``"course_lib.autograd"`` where the PyTorch worker uses the course's torch models
+    (the engine's allocator settings, ``autograd/memory.py``, would change PyTorch's memory behaviour).
+    """
+    other = engine if framework == "torch" else "torch"
     assert other not in sys.modules, f"the {framework} worker imported {other}: its thread pool would compete"
 
 
