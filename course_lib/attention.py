@@ -92,7 +92,7 @@ def padding_mask(lengths, T: int) -> np.ndarray:
 
 
 def attention_weights(Q, K, mask=None, scale: float | None = None) -> np.ndarray:
-    r"""The attention matrix :math:`\mathbf A = \operatorname{softmax}(\mathbf Q\mathbf K^\top/\sqrt{d_k} + \text{mask})`.
+    r"""The attention weights :math:`\operatorname{softmax}(\mathbf Q\mathbf K^\top/\sqrt{d_k})`, masked logits set to :math:`-\infty`.
 
     Parameters
     ----------
@@ -172,7 +172,7 @@ def dot_product_variance(d_k: int, n: int = 20_000, v: float = 1.0, rng=None) ->
         ``var``: the sample variance of :math:`\mathbf q\cdot\mathbf k` (theory :math:`d_k v^2`);
         ``var_scaled``: of :math:`\mathbf q\cdot\mathbf k/\sqrt{d_k}` (theory :math:`v^2`);
         ``theory``: :math:`d_k v^2`; ``se``: the standard error of ``var`` for Gaussian entries,
-        :math:`d_k v^2\sqrt{(\kappa - 1)/n}`, with :math:`\kappa = 3 + 6/d_k` the kurtosis of :math:`\mathbf q\cdot\mathbf k`.
+        :math:`d_k v^2\sqrt{(2 + 6/d_k)/n}`, from the kurtosis :math:`3 + 6/d_k` of :math:`\mathbf q\cdot\mathbf k`.
 
     Notes
     -----
@@ -180,16 +180,16 @@ def dot_product_variance(d_k: int, n: int = 20_000, v: float = 1.0, rng=None) ->
     :math:`\operatorname{Var}[q_ik_i] = \mathbb E[q_i^2]\mathbb E[k_i^2] = v^2`, and the :math:`d_k` terms of
     :math:`\mathbf q\cdot\mathbf k = \sum_i q_ik_i` are independent, so :math:`\operatorname{Var}[\mathbf q\cdot\mathbf k] = d_k v^2`.
     Dividing by :math:`\sqrt{d_k}` brings it back to :math:`v^2` whatever the head size. (Gaussian entries:
-    :math:`\mathbb E[(\mathbf q\cdot\mathbf k)^4] = 3d_k^2 + 6d_k` for :math:`v = 1`, hence :math:`\kappa`.)
+    :math:`\mathbb E[(\mathbf q\cdot\mathbf k)^4] = 3d_k^2 + 6d_k` for :math:`v = 1`, hence the kurtosis.)
     """
     rng = np.random.default_rng(rng)
     q = rng.normal(0.0, np.sqrt(v), (n, d_k))
     k = rng.normal(0.0, np.sqrt(v), (n, d_k))
     dots = np.einsum("nd,nd->n", q, k)
     theory = d_k * v * v
-    kappa = 3.0 + 6.0 / d_k
+    kurtosis = 3.0 + 6.0 / d_k   # of q.k for Gaussian entries: E[(q.k)^4] / Var[q.k]^2
     return {"d_k": d_k, "var": float(dots.var(ddof=1)), "var_scaled": float((dots / np.sqrt(d_k)).var(ddof=1)),
-            "theory": theory, "se": theory * np.sqrt((kappa - 1.0) / n)}
+            "theory": theory, "se": theory * np.sqrt((kurtosis - 1.0) / n)}
 
 
 def softmax_saturation(d_k: int, T: int = 16, n: int = 2_000, scaled: bool = True, rng=None) -> dict:
@@ -410,7 +410,7 @@ def gpt_param_count(vocab_size: int, context: int, n_layer: int, d_model: int, n
     Returns
     -------
     dict
-        ``embeddings`` :math:`(V + T)\,d_\text{model}` (token and position), ``blocks``
+        ``embeddings`` :math:`(K + T)\,d_\text{model}` (token and position; :math:`K` = ``vocab_size``), ``blocks``
         :math:`D\times` :func:`block_param_count`, ``final_norm``, ``head`` (0 when the output layer shares the
         token embedding's weight, "weight tying", else :math:`V d_\text{model}`) and ``total``.
     """
@@ -428,7 +428,8 @@ def sampling_distribution(logits, temperature: float = 1.0, top_k: int | None = 
 
     Parameters
     ----------
-    logits : array_like, shape (..., V)
+    logits : array_like, shape (..., K)
+        One logit per token of the vocabulary (:math:`K` tokens, the classes of next-token prediction).
     temperature : float, > 0
         :math:`\tau`, chapter 03's softmax temperature: :math:`\operatorname{softmax}(\mathbf z/\tau)`.
     top_k : int, optional
@@ -437,7 +438,7 @@ def sampling_distribution(logits, temperature: float = 1.0, top_k: int | None = 
 
     Returns
     -------
-    ndarray, shape (..., V)
+    ndarray, shape (..., K)
         A distribution per row; zero outside the top k.
     """
     z = np.asarray(logits, dtype=np.float64)
