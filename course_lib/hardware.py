@@ -3,10 +3,10 @@ r"""How fast the hardware could go, and how much of that a model uses: peaks, FL
 API::
 
     from course_lib.hardware import (measure_cpu_matmul_peak, gpu_bf16_peak, mfu, gpt_flops_per_token,
-                                     gpt_param_count)
+                                     gpt_compute_params)
     peak = measure_cpu_matmul_peak(threads=2)        # FLOP/s of float32 matmul on this CPU, measured now
     peak = gpu_bf16_peak("NVIDIA H100 80GB HBM3")    # 9.89e14 (dense bf16), None for an unknown device
-    flops = gpt_flops_per_token(config)              # training FLOPs per token: 6 N + 12 D T d_model
+    flops = gpt_flops_per_token(config)              # training FLOPs per token: 6 N_theta + 12 D T d_model
     mfu(tokens_per_s * flops, peak)                  # model FLOP utilization, a fraction
 
 **MFU** (model FLOP utilization, Chowdhery et al. 2022, PaLM, appendix B) is the FLOPs the model
@@ -24,7 +24,7 @@ import re
 import time
 
 __all__ = ["DENSE_BF16_TFLOPS", "gpu_bf16_peak", "describe_gpu_peak", "measure_cpu_matmul_peak", "mfu",
-           "gpt_param_count", "gpt_flops_per_token"]
+           "gpt_compute_params", "gpt_flops_per_token"]
 
 #: Dense bf16 tensor-core peaks in TFLOPS, matched against ``torch.cuda.get_device_name()`` in this order
 #: (a regular expression, case-insensitive). Each is half the datasheet's "with sparsity" figure.
@@ -111,8 +111,9 @@ def mfu(achieved_flops_per_s: float, peak: float | None) -> float:
     return achieved_flops_per_s / peak
 
 
-def gpt_param_count(config) -> int:
-    r"""Parameters of :class:`course_lib.models.gpt.GPT` without the position embeddings (tied output counted once).
+def gpt_compute_params(config) -> int:
+    r"""The parameters that cost compute, :math:`N_\theta`: those of :class:`course_lib.models.gpt.GPT` without the
+    position embeddings (looked up, not multiplied), the tied output layer counted once.
 
     Per block :math:`12 d^2` (q, k, v, output: :math:`4d^2`; MLP :math:`8d^2`) plus :math:`13d` of biases and
     layer-norm parameters with ``bias=True`` (:math:`2d` without); the final layer norm; the token embedding
@@ -124,7 +125,7 @@ def gpt_param_count(config) -> int:
 
 
 def gpt_flops_per_token(config, seq_len: int | None = None) -> float:
-    r"""Training FLOPs per token of the GPT (forward and backward): :math:`6N + 12\,D\,T\,d_\text{model}`.
+    r"""Training FLOPs per token of the GPT (forward and backward): :math:`6N_\theta + 12\,D\,T\,d_\text{model}`.
 
     Parameters
     ----------
@@ -135,14 +136,14 @@ def gpt_flops_per_token(config, seq_len: int | None = None) -> float:
     Notes
     -----
     Convention (PaLM's, appendix B, and nanoGPT's): a multiply-add is 2 FLOPs and the backward pass
-    costs twice the forward. Each of the :math:`N` parameters (:func:`gpt_param_count`: the position
+    costs twice the forward. Each of the :math:`N_\theta` parameters (:func:`gpt_compute_params`: the position
     embeddings are looked up, not multiplied, and are left out; the tied token embedding counts once,
-    as the output layer's matrix) takes part in one multiply-add per token: :math:`2N` forward,
-    :math:`6N` in all. Attention adds, per layer and token, :math:`\mathbf{q}\cdot\mathbf{k}` against
+    as the output layer's matrix) takes part in one multiply-add per token: :math:`2N_\theta` forward,
+    :math:`6N_\theta` in all. Attention adds, per layer and token, :math:`\mathbf{q}\cdot\mathbf{k}` against
     :math:`T` keys and the weighted sum of :math:`T` values, :math:`2 \cdot 2Td` forward, so
     :math:`12\,D\,T\,d` in all, with the full :math:`T \times T` score matrix counted (the causal mask's
     zeros are not subtracted). Layer norms, softmax and GELU are left out (they are :math:`O(d)` and
     :math:`O(T)` per token against :math:`O(d^2)`).
     """
     T = config.context if seq_len is None else int(seq_len)
-    return 6.0 * gpt_param_count(config) + 12.0 * config.n_layer * T * config.d_model
+    return 6.0 * gpt_compute_params(config) + 12.0 * config.n_layer * T * config.d_model

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from course_lib.hardware import (describe_gpu_peak, gpt_flops_per_token, gpt_param_count, gpu_bf16_peak,
+from course_lib.hardware import (describe_gpu_peak, gpt_flops_per_token, gpt_compute_params, gpu_bf16_peak,
                                  measure_cpu_matmul_peak, mfu)
 from course_lib.models.gpt import GPT, GPTConfig
 
@@ -45,12 +45,12 @@ def test_mfu():
 def test_param_count_matches_the_model(bias):
     config = GPTConfig(vocab_size=37, context=16, n_layer=3, n_head=4, d_model=24, bias=bias)
     model = GPT(config)
-    assert gpt_param_count(config) == model.num_params() == model.num_params(False) - 16 * 24
+    assert gpt_compute_params(config) == model.num_params() == model.num_params(False) - 16 * 24
 
 
 def test_flops_per_token_is_six_n_plus_the_attention_term():
     config = GPTConfig(vocab_size=96, context=64, n_layer=2, n_head=4, d_model=64)
-    n = gpt_param_count(config)
+    n = gpt_compute_params(config)
     assert gpt_flops_per_token(config) == 6 * n + 12 * 2 * 64 * 64
     assert gpt_flops_per_token(config, seq_len=32) == 6 * n + 12 * 2 * 32 * 64
 
@@ -62,7 +62,7 @@ def test_flops_per_token_counts_the_forward_matmuls_three_times():
     per_token_matmul = D * (3 * d * d + d * d + 4 * d * d + 4 * d * d) + V * d  # qkv, proj, fc, proj; lm_head
     per_token_attention = D * (T * d + T * d)  # q.k against T keys, weights times T values
     forward = 2 * (per_token_matmul + per_token_attention)
-    n_non_matmul = gpt_param_count(config) - (per_token_matmul)  # biases and layer norms: counted in 6N
+    n_non_matmul = gpt_compute_params(config) - (per_token_matmul)  # biases and layer norms: counted in 6 N_theta
     assert gpt_flops_per_token(config) == pytest.approx(3 * forward + 6 * n_non_matmul)
 
 
@@ -70,3 +70,21 @@ def test_cpu_matmul_peak_is_measured():
     peak = measure_cpu_matmul_peak(threads=1, sizes=(128,), min_seconds=0.05)
     assert 1e8 < peak < 1e13  # any CPU does 0.1 GFLOP/s; no CPU core does 10 TFLOP/s in float32
     assert torch.get_num_threads() >= 1
+
+
+def test_gpt_cpu_benchmark_prints_one_line_with_every_figure(capsys, monkeypatch):
+    """benchmarks/gpt_cpu.py, a few steps: the one line has val_loss, bigram, tokens/s and MFU."""
+    import importlib.util
+    import re
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "gpt_cpu.py"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")  # the script sets it only where unset: not in this process
+    spec = importlib.util.spec_from_file_location("gpt_cpu", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--device", "cpu", "--threads", "1", "--steps", "3", "--eval-windows", "8"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    for pattern in (r"val_loss \d+\.\d+", r"bigram \d+\.\d+", r"[\d,]+ tokens/s", r"MFU \d+\.\d+%", r"3 steps"):
+        assert re.search(pattern, lines[0]), (pattern, lines[0])

@@ -2,7 +2,7 @@ r"""The engine's transformer ops (chapter 11), with ``torch.nn.functional``'s na
 
 - :func:`scaled_dot_product_attention` ``(query, key, value, attn_mask=None, dropout_p=0.0,
   is_causal=False, scale=None)``: :math:`\operatorname{softmax}(\mathbf{Q}\mathbf{K}^\top/\sqrt{d_k}
-  + \mathbf{M})\,\mathbf{V}`. A boolean mask's True means "may attend", a float mask is added to the
+  + \mathbf{M})\,\mathbf{V}`, :math:`\mathbf{M}` the additive mask. A boolean mask's True means "may attend", a float mask is added to the
   scores; ``is_causal`` lets query :math:`i` see keys :math:`j \le i`. The scale is
   :math:`1/\sqrt{d_k}` with :math:`d_k` = ``query.shape[-1]``, the head size of a
   (batch, heads, time, head_size) query, never the model width.
@@ -76,22 +76,24 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
 
     Notes
     -----
-    With :math:`c` the scale and :math:`\mathbf{M}` the additive mask (0 or :math:`-\infty` for a boolean one),
+    With :math:`\mathbf{M}` the additive mask (0 or :math:`-\infty` for a boolean one) and the scale
+    :math:`1/\sqrt{d_k}` (or ``scale``), the scores :math:`\mathbf{Z}` and weights :math:`\boldsymbol{\alpha}` are
 
-    .. math::  \mathbf{S} = c\,\mathbf{Q}\mathbf{K}^\top + \mathbf{M},\quad
-               \mathbf{P} = \operatorname{softmax}_\text{rows}(\mathbf{S}),\quad
-               \mathbf{O} = \mathbf{P}\mathbf{V},
+    .. math::  \mathbf{Z} = \frac{\mathbf{Q}\mathbf{K}^\top}{\sqrt{d_k}} + \mathbf{M},\quad
+               \boldsymbol{\alpha} = \operatorname{softmax}_\text{rows}(\mathbf{Z}),\quad
+               \text{out} = \boldsymbol{\alpha}\mathbf{V},
 
-    and backwards, with :math:`\mathbf{G} = \partial L/\partial\mathbf{O}`,
+    and backwards, with :math:`\mathbf{G} = \partial L/\partial\,\text{out}` and
+    :math:`\mathbf{G}_\alpha = \mathbf{G}\mathbf{V}^\top`,
 
-    .. math::  \frac{\partial L}{\partial\mathbf{V}} = \mathbf{P}^\top\mathbf{G},\quad
-               \mathbf{D} = \mathbf{P}\odot\bigl(\mathbf{G}\mathbf{V}^\top
-                   - \operatorname{rowsum}(\mathbf{P}\odot\mathbf{G}\mathbf{V}^\top)\bigr),\quad
-               \frac{\partial L}{\partial\mathbf{Q}} = c\,\mathbf{D}\mathbf{K},\quad
-               \frac{\partial L}{\partial\mathbf{K}} = c\,\mathbf{D}^\top\mathbf{Q},\quad
-               \frac{\partial L}{\partial\mathbf{M}} = \mathbf{D}.
+    .. math::  \frac{\partial L}{\partial\mathbf{V}} = \boldsymbol{\alpha}^\top\mathbf{G},\quad
+               \frac{\partial L}{\partial\mathbf{Z}} = \boldsymbol{\alpha}\odot\bigl(\mathbf{G}_\alpha
+                   - \operatorname{rowsum}(\boldsymbol{\alpha}\odot\mathbf{G}_\alpha)\bigr),\quad
+               \frac{\partial L}{\partial\mathbf{Q}} = \frac{1}{\sqrt{d_k}}\frac{\partial L}{\partial\mathbf{Z}}\mathbf{K},\quad
+               \frac{\partial L}{\partial\mathbf{K}} = \frac{1}{\sqrt{d_k}}\Bigl(\frac{\partial L}{\partial\mathbf{Z}}\Bigr)^{\!\top}\mathbf{Q},\quad
+               \frac{\partial L}{\partial\mathbf{M}} = \frac{\partial L}{\partial\mathbf{Z}}.
 
-    :math:`c = 1/\sqrt{d_k}` keeps the scores' variance at that of one product of entries: for
+    :math:`1/\sqrt{d_k}` keeps the scores' variance at that of one product of entries: for
     independent zero-mean unit-variance entries, :math:`\operatorname{Var}(\mathbf{q}\cdot\mathbf{k}) = d_k`.
     A query that may attend nothing gets output 0 (PyTorch's behaviour), not NaN.
     """
@@ -114,7 +116,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     if is_causal and attn_mask is not None:
         raise ValueError("scaled_dot_product_attention: pass either attn_mask or is_causal=True, not both (PyTorch's rule)")
     n_query, n_key = q.shape[-2], k.shape[-2]
-    c = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    c = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)  # d_k = head_size in (B, heads, T, d_k)
 
     mask_t = None  # a float mask Tensor that may need a gradient
     if is_causal:
@@ -148,7 +150,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     def backward(g):
         gv = np.swapaxes(p, -1, -2) @ g if v.requires_grad else None
         gp = g @ np.swapaxes(v.data, -1, -2)
-        d = p * (gp - (p * gp).sum(axis=-1, keepdims=True))  # softmax's vector-Jacobian product, row by row
+        d = p * (gp - (p * gp).sum(axis=-1, keepdims=True))  # dL/dZ: softmax's vector-Jacobian product, row by row
         gq = (d @ k.data) * c if q.requires_grad else None
         gk = (np.swapaxes(d, -1, -2) @ q.data) * c if k.requires_grad else None
         grads = (None if gq is None else unbroadcast(gq, q.shape),

@@ -270,7 +270,7 @@ class GPT(nn.Module):
 
     def num_params(self, exclude_position: bool = True) -> int:
         """Parameters, the tied embedding counted once; without the position embeddings by default
-        (they are looked up, not multiplied: the FLOP count's convention, :func:`course_lib.hardware.gpt_flops_per_token`)."""
+        (they are looked up, not multiplied: :func:`course_lib.hardware.gpt_compute_params`)."""
         n = sum(p.numel() for p in self.parameters())
         return n - self.pos_emb.weight.numel() if exclude_position else n
 

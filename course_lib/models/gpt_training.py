@@ -8,7 +8,7 @@ API::
     run.val_loss, run.tokens_per_s, run.model, run.history  # nats/char on the whole validation split
 
 ``train_gpt(corpus, preset=None, device=None, seed=0, *, max_seconds=None, max_steps=None,
-eval_windows=None, compile=None, log_every=50, callback=None) -> GPTRun``: AdamW (decoupled
+eval_windows=None, compile=None, threads=None, log_every=50, callback=None) -> GPTRun``: AdamW (decoupled
 weight decay on weights and embeddings only), linear warm-up then cosine decay, global
 gradient-norm clipping, random windows of ``context + 1`` characters from the training split; with
 the preset's ``autocast="bfloat16"`` the forward pass runs under ``torch.autocast`` in bf16, and
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from course_lib.device import pick_device
+from course_lib.device import pick_device, torch_threads
 from course_lib.models.gpt import GPT, GPT_PRESETS, GPTConfig, GPTPreset
 
 __all__ = ["GPTRun", "train_gpt", "evaluate", "learning_rate", "batch_windows"]
@@ -163,7 +163,7 @@ def _sync(device: torch.device) -> None:
 
 def train_gpt(corpus, preset: GPTPreset | None = None, device=None, seed: int = 0, *, max_seconds: float | None = None,
               max_steps: int | None = None, eval_windows: int | None = None, compile: bool | None = None,
-              log_every: int = 50, callback=None) -> GPTRun:
+              threads: int | None = None, log_every: int = 50, callback=None) -> GPTRun:
     r"""Train a :class:`GPT` of ``preset``'s size on ``corpus.train``; score it on ``corpus.val``.
 
     Parameters
@@ -182,6 +182,9 @@ def train_gpt(corpus, preset: GPTPreset | None = None, device=None, seed: int = 
         Evaluate on this many evenly spread validation windows instead of all of them.
     compile : bool, optional
         Override the preset's ``compile``.
+    threads : int, optional
+        torch's CPU threads during the run (:func:`course_lib.device.torch_threads`); default: as set. On a
+        busy 2-core machine 1 is faster for the CPU preset than 2.
     log_every : int
     callback : callable ``(step, train_loss) -> None``, optional
         Called at every logged step.
@@ -190,6 +193,11 @@ def train_gpt(corpus, preset: GPTPreset | None = None, device=None, seed: int = 
     -------
     GPTRun
     """
+    with torch_threads(threads):
+        return _train(corpus, preset, device, seed, max_seconds, max_steps, eval_windows, compile, log_every, callback)
+
+
+def _train(corpus, preset, device, seed, max_seconds, max_steps, eval_windows, compile, log_every, callback) -> GPTRun:
     device = pick_device() if device is None else torch.device(device)
     preset = GPT_PRESETS.for_device(device) if preset is None else preset
     overrides = {k: v for k, v in (("max_seconds", max_seconds), ("max_steps", max_steps), ("compile", compile))
