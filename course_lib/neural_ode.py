@@ -215,7 +215,7 @@ class _Adjoint(torch.autograd.Function):
         sizes = [p.numel() for p in params]
 
         def augmented(tt, state):
-            # state = [y, a, g] flattened; d/dt [y, a, g] = [f, -a^T df/dy, -a^T df/dtheta].
+            # state = [y, a, a_theta] flattened; d/dt [y, a, a_theta] = [f, -a df/dy, -a df/dtheta] (a a row vector).
             y = state[:n].reshape(shape).detach().requires_grad_(True)
             a = state[n:2 * n].reshape(shape)
             with torch.enable_grad():
@@ -267,16 +267,17 @@ def odeint_adjoint(func, y0, t, *, rtol=1e-7, atol=1e-9, method="rk4", options=N
 
     .. math::
         \frac{d\mathbf y}{dt} = f_\theta(t, \mathbf y),\qquad
-        \frac{d\mathbf a}{dt} = -\mathbf a^\top\frac{\partial f_\theta}{\partial\mathbf y},\qquad
-        \frac{d\mathbf g}{dt} = -\mathbf a^\top\frac{\partial f_\theta}{\partial\theta},
+        \frac{d\mathbf a}{dt} = -\mathbf a\frac{\partial f_\theta}{\partial\mathbf y},\qquad
+        \frac{d\mathbf a_\theta}{dt} = -\mathbf a\frac{\partial f_\theta}{\partial\theta},
 
-    starting from :math:`\mathbf a(t_{T-1}) = \partial L/\partial\mathbf y(t_{T-1})` and :math:`\mathbf g = \mathbf 0`,
+    starting from :math:`\mathbf a(t_{T-1}) = \partial L/\partial\mathbf y(t_{T-1})` and :math:`\mathbf a_\theta = \mathbf 0`,
     adding :math:`\partial L/\partial\mathbf y(t_k)` to :math:`\mathbf a` at each earlier output time. Then
     :math:`\partial L/\partial\mathbf y_0 = \mathbf a(t_0)` and
-    :math:`\partial L/\partial\theta = \mathbf g(t_0) = \int_{t_0}^{t_{T-1}}\mathbf a^\top\partial f_\theta/\partial\theta\,dt`.
+    :math:`\partial L/\partial\theta = \mathbf a_\theta(t_0) = \int_{t_0}^{t_{T-1}}\mathbf a\,\partial f_\theta/\partial\theta\,dt`.
     The minus signs come from integrating backwards. The state :math:`\mathbf y` is recomputed backwards
     (restarted from the stored output at each :math:`t_k`), so memory is constant in the number of steps;
-    the price is a third solve and gradients that match backprop only to the solver's accuracy
+    the price is a backward solve of the augmented system, with a vector-Jacobian product per stage, and
+    gradients that match backprop only to the solver's accuracy
     (Chen et al. 2018).
     """
     if adjoint_params is None:

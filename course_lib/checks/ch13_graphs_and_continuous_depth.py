@@ -286,7 +286,7 @@ def _check_adjoint_param(t: Tester):
         ref = _param_grad(M, y0, T)
         case = {"M": M, "y0": y0, "T": T, "loss": ADJOINT_CASE}
         t.expect_close(t.call(M.copy(), y0.copy(), T), ref, case=case, rtol=1e-6, atol=1e-8, mistakes=_known({
-            "Sign: integrating dg/dt = -a^T df/dM from T back to 0 gives +int_0^T a(t) y(t)^T dt.": -ref,
+            "Sign: integrating da_theta/dt = -a y^T from T back to 0 gives +int_0^T a(t) y(t)^T dt.": -ref,
             "dL/dM_ij = int a_i(t) y_j(t) dt: the outer product a y^T, not y a^T.": _param_grad(M, y0, T, True),
             "Integrate a(t) y(t)^T over [0, T]; the product at t = 0 alone is not the gradient.":
                 np.outer(scipy.linalg.expm(M.T * T) @ scipy.linalg.expm(M * T) @ y0, y0),

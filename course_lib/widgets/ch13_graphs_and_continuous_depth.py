@@ -144,8 +144,8 @@ class MessagePassing(BlittedWidget):
         self.curve.set_data(np.arange(MAX_STEPS + 1), e)
         self.dot.set_data([d["step"]], [e[d["step"]]])
         terms = " + ".join(f"{w:.2f}·{d['prev'][j]:.2f}" for j, w in zip(d["neighbours"], d["weights"]) if w)
-        how = {"gcn": "Σ_j Â_ij x_j (j = i and its neighbours)", "sum": "Σ_j∈N(i) x_j", "mean": "mean_j∈N(i) x_j",
-               "max": "max_j∈N(i) x_j"}[d["rule"]]
+        how = {"gcn": "Σ_j Â_ij x_j (j = i and its neighbours)", "sum": "Σ_{j~i} x_j", "mean": "mean_{j~i} x_j",
+               "max": "max_{j~i} x_j"}[d["rule"]]
         update = (f"node {node}: x ← {how} = {terms} = {x[node]:.3f}" if d["step"] else
                   f"step 0: the starting features (node {node}: {x[node]:.3f})")
         values = ", ".join(f"{v:.2f}" for v in x)
