@@ -35,7 +35,7 @@ def _softplus(a):
 
 # -- VAE ------------------------------------------------------------------------------------------------------
 def gaussian_kl(mu, logvar):
-    r"""Closed-form :math:`\mathrm{KL}(\mathcal N(\boldsymbol\mu, \operatorname{diag} e^{\text{logvar}}) \,\|\, \mathcal N(\mathbf 0, \mathbf I))`.
+    r"""Closed-form :math:`D_{\mathrm{KL}}(\mathcal N(\boldsymbol\mu, \operatorname{diag} e^{\text{logvar}}) \,\|\, \mathcal N(\mathbf 0, \mathbf I))`.
 
     Parameters
     ----------
@@ -49,7 +49,7 @@ def gaussian_kl(mu, logvar):
 
     Notes
     -----
-    .. math:: \mathrm{KL} = \tfrac12\sum_{j=1}^k \bigl(v_j + \mu_j^2 - 1 - \log v_j\bigr),\quad v_j = e^{\text{logvar}_j}.
+    .. math:: D_{\mathrm{KL}} = \tfrac12\sum_{j=1}^k \bigl(v_j + \mu_j^2 - 1 - \log v_j\bigr),\quad v_j = e^{\text{logvar}_j}.
 
     :math:`v - 1 - \log v` is computed as ``expm1(logvar) - logvar``, which keeps its accuracy near
     :math:`v = 1` where the two terms cancel.
@@ -142,9 +142,9 @@ def elbo(x, logits, mu, logvar):
     Notes
     -----
     .. math:: \log p(\mathbf x) \ge \mathbb E_{q(\mathbf z\mid\mathbf x)}[\log p(\mathbf x\mid\mathbf z)]
-       - \mathrm{KL}(q(\mathbf z\mid\mathbf x)\,\|\,p(\mathbf z)),
+       - D_{\mathrm{KL}}(q(\mathbf z\mid\mathbf x)\,\|\,p(\mathbf z)),
 
-    the gap being :math:`\mathrm{KL}(q(\mathbf z\mid\mathbf x)\,\|\,p(\mathbf z\mid\mathbf x)) \ge 0`.
+    the gap being :math:`D_{\mathrm{KL}}(q(\mathbf z\mid\mathbf x)\,\|\,p(\mathbf z\mid\mathbf x)) \ge 0`.
     """
     return bernoulli_log_likelihood(x, logits) - gaussian_kl(mu, logvar)
 
@@ -256,7 +256,7 @@ def gan_value(d, p_data, p_g, x) -> float:
     Returns
     -------
     float
-        In nats. At :math:`D = D^*` it is :math:`-\log 4 + 2\,\mathrm{JS}(p_\text{data}\,\|\,p_g)`.
+        In nats. At :math:`D = D^*` it is :math:`-\log 4 + 2\,D_{\mathrm{JS}}(p_\text{data}\,\|\,p_g)`.
     """
     d, p_data, p_g, x = (np.asarray(a, dtype=np.float64) for a in (d, p_data, p_g, x))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -265,7 +265,7 @@ def gan_value(d, p_data, p_g, x) -> float:
 
 
 def js_divergence(p, q, x=None) -> float:
-    r"""Jensen-Shannon divergence :math:`\tfrac12\mathrm{KL}(p\,\|\,m) + \tfrac12\mathrm{KL}(q\,\|\,m)`, :math:`m = (p+q)/2`, in nats.
+    r"""Jensen-Shannon divergence :math:`\tfrac12D_{\mathrm{KL}}(p\,\|\,m) + \tfrac12D_{\mathrm{KL}}(q\,\|\,m)`, :math:`m = (p+q)/2`, in nats.
 
     Parameters
     ----------

@@ -142,7 +142,7 @@ class VAE(torch.nn.Module):
 
 
 def vae_elbo(model: VAE, x, eps=None):
-    r"""Per-example ELBO, :math:`\log p(\mathbf x\mid\mathbf z) - \mathrm{KL}`, in nats; shape (N,). One sample of :math:`\mathbf z`."""
+    r"""Per-example ELBO, :math:`\log p(\mathbf x\mid\mathbf z) - D_{\mathrm{KL}}`, in nats; shape (N,). One sample of :math:`\mathbf z`."""
     logits, mu, logvar = model(x, eps)
     recon = (x * logits - torch.nn.functional.softplus(logits)).sum(-1)
     return recon - gaussian_kl(mu, logvar)

@@ -16,10 +16,7 @@ import numpy as np
 
 from course_lib import generative as G
 from course_lib.widgets.base import LEGEND_FONTSIZE, PALETTE, BlittedWidget, register_widget
-
-# Ten classes need ten colours: the eight Okabe-Ito hues, grey, and a brown (as chapter 01's PCA explorer).
-DIGIT_COLOURS = [PALETTE[c] for c in ("blue", "orange", "green", "vermillion", "sky", "purple", "yellow",
-                                      "black", "grey")] + ["#8C510A"]
+from course_lib.widgets.ch01_linear_algebra import DIGIT_COLOURS  # the digits' ten class colours, as in chapter 01
 ZLIM = 3.0
 
 
@@ -221,8 +218,8 @@ class GANDynamics(BlittedWidget):
         self.field = self.ax_f.imshow(r["field"][0], origin="lower", extent=(-lim, lim, -lim, lim), cmap="cividis",
                                       vmin=0, vmax=1)
         fig.colorbar(self.field, ax=self.ax_f, shrink=0.85, label="D(x): probability 'real'")
-        self.ax_f.scatter(r["centers"][:, 0], r["centers"][:, 1], s=60, marker="x", color=PALETTE["vermillion"],
-                          label="data modes", zorder=3)
+        modes = self.ax_f.scatter(r["centers"][:, 0], r["centers"][:, 1], s=60, marker="x",
+                                  color=PALETTE["vermillion"], label="data modes", zorder=3)
         self.samples = self.ax_f.scatter(r["samples"][0][:, 0], r["samples"][0][:, 1], s=5, color=PALETTE["purple"],
                                          alpha=0.8, lw=0, label="G(z) samples")
         self.ax_f.set(xlabel="x₁", ylabel="x₂", aspect="equal", xlim=(-lim, lim), ylim=(-lim, lim))
@@ -236,7 +233,7 @@ class GANDynamics(BlittedWidget):
         self.ax_c.legend(loc="upper left", bbox_to_anchor=(0, -0.16), fontsize=LEGEND_FONTSIZE, frameon=False)
         self.step_line = self.ax_c.axvline(0, color=PALETTE["vermillion"], lw=1.2)
         self.title = self.ax_f.set_title("", fontsize=9)
-        self.moving(self.field, self.samples, self.step_line, self.title)
+        self.moving(self.field, modes, self.samples, self.step_line, self.title)  # modes over the moving field
 
     def draw(self, data) -> None:
         self.field.set_data(data["field"])
