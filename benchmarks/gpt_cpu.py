@@ -62,8 +62,7 @@ def main(argv=None) -> int:
     config = run.config
     achieved = run.tokens_per_s * gpt_flops_per_token(config)
     if on_cpu:
-        where = f"cpu ({torch.get_num_threads() if args.threads is None else args.threads} threads, " \
-                f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']})"
+        where = f"cpu ({args.threads} thread{'' if args.threads == 1 else 's'}, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']})"
         peak_text = f"peak {peak / 1e9:.1f} GFLOP/s (fp32 matmul, measured)"
     else:
         name = torch.cuda.get_device_name(device) if device.type == "cuda" else str(device)

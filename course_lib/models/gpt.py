@@ -142,11 +142,15 @@ class GPTPreset:
                          d_model=self.d_model, dropout=self.dropout, bias=bias)
 
 
-#: CPU: about 0.1 M parameters, sized so that a notebook trains it in well under a minute on 2 cores.
+#: CPU: 0.1 M parameters, 800 steps of 32 windows of 32 characters; 24 s on one thread at load average 7.4 on
+#: 2 cores (val 1.867 nats/char on 400 windows, against bigram 2.558 and trigram 2.033). Measured per 2048
+#: tokens a step: batch 32 x context 32 with lr 6e-3 beat 64 x 32 with 3e-3 (1.911 after 600 steps) and 32 x 64
+#: (1.973); with 64 x 32, lr 2e-2 or a 10-step warm-up did worse (2.39, 2.48 after 300 steps against 2.05).
+#: ``max_seconds`` only guards a very busy machine.
 #: GPU: 25 M parameters with heads of 64 (the size fused attention kernels like), bf16 and torch.compile.
 GPT_PRESETS: Presets[GPTPreset] = Presets(
-    cpu=GPTPreset(context=64, n_layer=2, n_head=4, d_model=64, dropout=0.0, batch_size=32, lr=3e-3, min_lr=3e-4,
-                  warmup_steps=30, max_steps=600, max_seconds=25.0, weight_decay=0.01),
+    cpu=GPTPreset(context=32, n_layer=2, n_head=4, d_model=64, dropout=0.0, batch_size=32, lr=6e-3, min_lr=6e-4,
+                  warmup_steps=40, max_steps=800, max_seconds=45.0, weight_decay=0.01),
     gpu=GPTPreset(context=512, n_layer=8, n_head=8, d_model=512, dropout=0.1, batch_size=64, lr=1e-3, min_lr=1e-4,
                   warmup_steps=100, max_steps=3000, max_seconds=60.0, weight_decay=0.1, autocast="bfloat16",
                   compile=True),
