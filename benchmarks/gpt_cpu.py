@@ -26,6 +26,27 @@ import os
 import sys
 
 
+def report_line(run, base: dict, where: str, peak: float | None, peak_text: str, preset_name: str, load: float) -> str:
+    """The benchmark's one line, from a :class:`course_lib.models.gpt_training.GPTRun` and the baselines.
+
+    ``peak`` in FLOP/s, or None where it is unknown (then "MFU n/a"); ``peak_text`` says where it comes from.
+    """
+    from course_lib.hardware import gpt_flops_per_token, mfu
+
+    config = run.config
+    achieved = run.tokens_per_s * gpt_flops_per_token(config)
+    mfu_text = f"MFU {100 * mfu(achieved, peak):.1f}%" if peak is not None else "MFU n/a"
+    margin = base["bigram"] - run.val_loss
+    notes = f" | notes: {'; '.join(run.notes)}" if run.notes else ""
+    return (f"gpt_cpu: {where} | preset {preset_name}: {run.model.num_params() / 1e6:.2f}M params, D={config.n_layer} "
+            f"d_model={config.d_model} heads={config.n_head} T={config.context} B={run.preset.batch_size} | "
+            f"{run.steps} steps in {run.seconds:.1f} s (+{run.first_step_seconds:.1f} s first step) | "
+            f"val_loss {run.val_loss:.3f} | bigram {base['bigram']:.3f} | trigram {base['trigram']:.3f} | "
+            f"bigram - val_loss {margin:.3f} (target >= 0.25: {'met' if margin >= 0.25 else 'MISSED'}) | "
+            f"{run.tokens_per_s:,.0f} tokens/s | {achieved / 1e9:,.1f} GFLOP/s | {peak_text} | {mfu_text} | "
+            f"load {load:.2f}{notes}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
@@ -43,8 +64,7 @@ def main(argv=None) -> int:
 
     from course_lib.corpus import load_corpus
     from course_lib.device import pick_device, torch_threads
-    from course_lib.hardware import (describe_gpu_peak, gpt_flops_per_token, gpu_bf16_peak, measure_cpu_matmul_peak,
-                                     mfu)
+    from course_lib.hardware import describe_gpu_peak, gpu_bf16_peak, measure_cpu_matmul_peak
     from course_lib.models.gpt import GPT_PRESETS
     from course_lib.models.gpt_training import train_gpt
     from course_lib.ngram import baselines
@@ -59,25 +79,15 @@ def main(argv=None) -> int:
         run = train_gpt(corpus, preset, device, seed=args.seed, max_seconds=args.seconds, max_steps=args.steps,
                         eval_windows=args.eval_windows)
         peak = max(peak_before, measure_cpu_matmul_peak()) if on_cpu else None
-    config = run.config
-    achieved = run.tokens_per_s * gpt_flops_per_token(config)
     if on_cpu:
-        where = f"cpu ({args.threads} thread{'' if args.threads == 1 else 's'}, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']})"
+        threads = f"{args.threads} thread{'' if args.threads == 1 else 's'}"
+        where = f"cpu ({threads}, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']})"
         peak_text = f"peak {peak / 1e9:.1f} GFLOP/s (fp32 matmul, measured)"
     else:
-        name = torch.cuda.get_device_name(device) if device.type == "cuda" else str(device)
-        peak = gpu_bf16_peak(name) if device.type == "cuda" else None
-        where, peak_text = name, describe_gpu_peak(name)
-    mfu_text = f"MFU {100 * mfu(achieved, peak):.1f}%" if peak is not None else "MFU n/a"
-    margin = base["bigram"] - run.val_loss
-    notes = f" | notes: {'; '.join(run.notes)}" if run.notes else ""
-    print(f"gpt_cpu: {where} | preset {'cpu' if preset is GPT_PRESETS.cpu else 'gpu'}: "
-          f"{run.model.num_params() / 1e6:.2f}M params, D={config.n_layer} d_model={config.d_model} "
-          f"heads={config.n_head} T={config.context} B={preset.batch_size} | {run.steps} steps in {run.seconds:.1f} s "
-          f"(+{run.first_step_seconds:.1f} s first step) | val_loss {run.val_loss:.3f} | bigram {base['bigram']:.3f} "
-          f"| trigram {base['trigram']:.3f} | bigram - val_loss {margin:.3f} (target >= 0.25: "
-          f"{'met' if margin >= 0.25 else 'MISSED'}) | {run.tokens_per_s:,.0f} tokens/s | "
-          f"{achieved / 1e9:,.1f} GFLOP/s | {peak_text} | {mfu_text} | load {os.getloadavg()[0]:.2f}{notes}")
+        where = torch.cuda.get_device_name(device) if device.type == "cuda" else str(device)
+        peak, peak_text = gpu_bf16_peak(where) if device.type == "cuda" else None, describe_gpu_peak(where)
+    print(report_line(run, base, where, peak, peak_text, "cpu" if preset is GPT_PRESETS.cpu else "gpu",
+                      os.getloadavg()[0]))
     return 0
 
 

@@ -2,6 +2,9 @@
 GPT's parameter and FLOP counts against the PyTorch model, and the CPU matmul peak measurement."""
 from __future__ import annotations
 
+import re
+import types
+
 import pytest
 import torch
 
@@ -72,19 +75,42 @@ def test_cpu_matmul_peak_is_measured():
     assert torch.get_num_threads() >= 1
 
 
-def test_gpt_cpu_benchmark_prints_one_line_with_every_figure(capsys, monkeypatch):
-    """benchmarks/gpt_cpu.py, a few steps: the one line has val_loss, bigram, tokens/s and MFU."""
+def _benchmark_module():
     import importlib.util
-    import re
     from pathlib import Path
 
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "gpt_cpu.py"
-    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")  # the script sets it only where unset: not in this process
     spec = importlib.util.spec_from_file_location("gpt_cpu", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_gpt_cpu_benchmark_prints_one_line_with_every_figure(capsys, monkeypatch):
+    """benchmarks/gpt_cpu.py, a few steps: the one line has val_loss, bigram, tokens/s and MFU."""
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")  # the script sets it only where unset: not in this process
+    module = _benchmark_module()
     assert module.main(["--device", "cpu", "--threads", "1", "--steps", "3", "--eval-windows", "8"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1
     for pattern in (r"val_loss \d+\.\d+", r"bigram \d+\.\d+", r"[\d,]+ tokens/s", r"MFU \d+\.\d+%", r"3 steps"):
         assert re.search(pattern, lines[0]), (pattern, lines[0])
+
+
+@pytest.mark.parametrize("name", ["NVIDIA H200", "NVIDIA A10G"])
+def test_gpt_cpu_benchmark_line_on_a_gpu(name):
+    """The GPU branch of the line, without a GPU: the table's dense peak gives an MFU, an unknown device says so."""
+    from course_lib.models.gpt import GPT_PRESETS
+
+    preset = GPT_PRESETS.gpu
+    config = preset.config(96)
+    run = types.SimpleNamespace(config=config, preset=preset, model=GPT(config), steps=2000, seconds=55.0,
+                                first_step_seconds=40.0, tokens_per_s=1.0e6, val_loss=1.5, notes=[])
+    line = _benchmark_module().report_line(run, {"bigram": 2.558, "trigram": 2.033}, name, gpu_bf16_peak(name),
+                                           describe_gpu_peak(name), "gpu", 1.0)
+    if gpu_bf16_peak(name) is None:
+        assert "MFU n/a" in line and "no dense bf16 peak known for 'NVIDIA A10G'" in line
+    else:
+        expected = 100 * 1.0e6 * gpt_flops_per_token(config) / 989e12
+        assert f"MFU {expected:.1f}%" in line and "989 TFLOPS" in line
+        assert "bigram - val_loss 1.058 (target >= 0.25: met)" in line
