@@ -18,8 +18,8 @@ Architecture (GPT-2's, pre-norm): token embedding plus learned position embeddin
 layer norm, and an output layer whose weight *is* the token embedding (weight tying). Attention is
 causal, with ``n_head`` heads of size :math:`d_k = d_\text{model}/n_\text{heads}` (``head_size``);
 every query, key and value is asserted to have shape (batch, heads, time, head_size) before
-``torch.nn.functional.scaled_dot_product_attention``, whose scale :math:`1/\sqrt{d_k}` comes from
-that last axis, so scaling by the model width cannot happen. The MLP is
+``torch.nn.functional.scaled_dot_product_attention``, which gets the scale :math:`1/\sqrt{d_k}` from
+``head_size`` (the same as its default from that last axis), so scaling by the model width cannot happen. The MLP is
 :math:`d_\text{model} \to 4d_\text{model} \to d_\text{model}` with the exact GELU.
 
 Parameter names (shared with the engine's :class:`course_lib.engine_gpt.EngineGPT`, so a
@@ -171,6 +171,7 @@ class CausalSelfAttention(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
         self.n_head, self.head_size, self.dropout = config.n_head, config.head_size, config.dropout
+        self.scale = 1.0 / math.sqrt(config.head_size)  # 1/sqrt(d_k): the head's size, not d_model
         self.qkv = nn.Linear(config.d_model, 3 * config.d_model, bias=config.bias)
         self.proj = nn.Linear(config.d_model, config.d_model, bias=config.bias)
         self.resid_drop = nn.Dropout(config.dropout)
@@ -197,20 +198,20 @@ class CausalSelfAttention(nn.Module):
         if past is not None:
             k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
         n_key = k.shape[2]
-        # The layout every line below relies on: scaled_dot_product_attention scales by 1/sqrt(q.shape[-1]),
-        # which is head_size only in this layout (and d_model if the heads were not split off).
+        # The layout every line below relies on: the scale is 1/sqrt(head_size) (passed, and also what
+        # scaled_dot_product_attention would take from q.shape[-1] in this layout).
         assert q.shape == (B, H, T, hs), f"queries must be (batch, heads, time, head_size), got {tuple(q.shape)}"
         assert k.shape == v.shape == (B, H, n_key, hs), \
             f"keys and values must be (batch, heads, time, head_size), got {tuple(k.shape)}, {tuple(v.shape)}"
         drop = self.dropout if self.training else 0.0
         if n_key == T:  # no cache: query t sees keys 0..t
-            y = F.scaled_dot_product_attention(q, k, v, dropout_p=drop, is_causal=True)
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=drop, is_causal=True, scale=self.scale)
         elif T == 1:  # one new position sees every cached one and itself
-            y = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=drop, scale=self.scale)
         else:  # several new positions after a cache: query t (absolute n_key - T + t) sees keys 0..n_key - T + t
             offset = n_key - T
             mask = torch.arange(T, device=x.device)[:, None] + offset >= torch.arange(n_key, device=x.device)[None, :]
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop, scale=self.scale)
         y = y.transpose(1, 2).contiguous().view(B, T, d)  # heads side by side again
         return self.resid_drop(self.proj(y)), (k, v)
 
