@@ -1,12 +1,14 @@
 """Chapter 12 checks: references and alternative correct answers pass, stubs are "not attempted",
 hard-coded and plausible wrong answers fail with the hint aimed at that slip."""
 import numpy as np
+import pytest
 import scipy.special
 import scipy.stats
 import torch
 
 from check_contract import contract_tests
 from course_lib import generative as G
+from course_lib.grading import run_check
 
 SEEDS = [1, 2, 3, 4, 5]
 
@@ -142,3 +144,11 @@ WRONG = {
 }
 
 globals().update(contract_tests("12", CORRECT, WRONG, seeds=SEEDS))
+
+
+@pytest.mark.parametrize("qid", sorted(CORRECT))
+def test_answers_of_the_wrong_kind_get_a_clear_failure(qid):
+    # the NaN screens of the unstable-log questions must not trip over answers that are not numbers at all
+    for answer in (lambda *a: None, lambda *a: "abc", lambda *a: {"a": 1}, lambda *a: 1j):
+        result = run_check(qid, answer)
+        assert result.status == "failed" and "could not be checked" not in result.message, (qid, str(result))
