@@ -27,7 +27,7 @@ import math
 
 __all__ = ["GPT_SHAPES", "FLOPS_PER_PARAM_TOKEN", "transformer_params", "training_flops", "attention_flops",
            "gpt_matmul_flops", "training_days", "BYTES_PER_PARAM", "model_state_bytes", "activation_bytes",
-           "sharded_bytes_per_gpu", "SECONDS_PER_DAY"]
+           "sharded_bytes_per_gpu", "sharded_components", "SECONDS_PER_DAY"]
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -220,8 +220,27 @@ def activation_bytes(n_layer: int, d_model: int, n_heads: int, seq_len: int, bat
     return D * per_layer * (_positive_int("bytes_per_value", bytes_per_value) / 2)
 
 
-def sharded_bytes_per_gpu(n_params: float, n_gpu: int, stage: int = 0) -> float:
-    r"""Model-state bytes per GPU for data parallelism with ZeRO stage 0-3 (mixed-precision Adam).
+def sharded_components(n_params: float, n_gpu: int, stage: int = 0, precision: str = "mixed") -> dict[str, float]:
+    r"""Model-state bytes per GPU by part, ``{"weights", "gradients", "optimizer"}``, with ZeRO stage 0-3.
+
+    The optimizer part is the master weights and Adam's two moments (12 bytes per parameter in mixed
+    precision, 8 in fp32, which has no master copy); see :func:`sharded_bytes_per_gpu` for the stages.
+    """
+    if precision not in ("mixed", "fp32"):
+        raise ValueError(f"precision must be 'mixed' or 'fp32' (training with Adam), got {precision!r}")
+    if stage not in (0, 1, 2, 3):
+        raise ValueError(f"stage must be 0 (DDP), 1, 2 or 3 (ZeRO), got {stage!r}")
+    n = _positive_int("n_gpu", n_gpu)
+    psi = _positive("n_params", n_params)
+    b = BYTES_PER_PARAM[precision]
+    optim = b["master_weights"] + b["adam_m"] + b["adam_v"]
+    return {"weights": b["weights"] * psi / (n if stage >= 3 else 1),
+            "gradients": b["gradients"] * psi / (n if stage >= 2 else 1),
+            "optimizer": optim * psi / (n if stage >= 1 else 1)}
+
+
+def sharded_bytes_per_gpu(n_params: float, n_gpu: int, stage: int = 0, precision: str = "mixed") -> float:
+    r"""Model-state bytes per GPU for data parallelism with ZeRO stage 0-3 (Adam; mixed precision by default).
 
     With :math:`\Psi = N_\theta` and :math:`n = n_\text{gpu}` (Rajbhandari et al. 2020, figure 1):
 
@@ -234,19 +253,4 @@ def sharded_bytes_per_gpu(n_params: float, n_gpu: int, stage: int = 0) -> float:
     Activations are not included (:func:`activation_bytes`, divided by :math:`n` since each GPU runs
     :math:`1/n` of the batch).
     """
-    n = _positive_int("n_gpu", n_gpu)
-    psi = _positive("n_params", n_params)
-    b = BYTES_PER_PARAM["mixed"]
-    weights, grads = b["weights"], b["gradients"]
-    optim = b["master_weights"] + b["adam_m"] + b["adam_v"]
-    if stage == 0:
-        per = weights + grads + optim
-    elif stage == 1:
-        per = weights + grads + optim / n
-    elif stage == 2:
-        per = weights + (grads + optim) / n
-    elif stage == 3:
-        per = (weights + grads + optim) / n
-    else:
-        raise ValueError(f"stage must be 0 (DDP), 1, 2 or 3 (ZeRO), got {stage!r}")
-    return per * psi
+    return sum(sharded_components(n_params, n_gpu, stage, precision).values())

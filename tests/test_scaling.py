@@ -10,7 +10,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from course_lib.hardware import gpt_flops_per_token
 from course_lib.models.gpt import GPT, GPTConfig
 from course_lib.scaling import (BYTES_PER_PARAM, FLOPS_PER_PARAM_TOKEN, GPT_SHAPES, activation_bytes, attention_flops,
-                                gpt_matmul_flops, model_state_bytes, sharded_bytes_per_gpu, training_days,
+                                gpt_matmul_flops, model_state_bytes, sharded_bytes_per_gpu, sharded_components, training_days,
                                 training_flops, transformer_params)
 
 
@@ -122,3 +122,11 @@ def test_activation_memory():
     quad = activation_bytes(1, 64, 4, 64, 1) - 2 * activation_bytes(1, 64, 4, 32, 1)
     assert quad == 5 * 4 * (64 ** 2 - 2 * 32 ** 2)
     assert activation_bytes(1, 64, 4, 32, 1, bytes_per_value=4) == 2 * activation_bytes(1, 64, 4, 32, 1)
+
+
+def test_sharded_components_add_up_and_fp32_has_no_master_copy():
+    parts = sharded_components(1e9, 8, 2, "fp32")
+    assert parts == {"weights": 4e9, "gradients": 4e9 / 8, "optimizer": 8e9 / 8}
+    assert sharded_bytes_per_gpu(1e9, 8, 2, "fp32") == sum(parts.values())
+    with pytest.raises(ValueError, match="precision"):
+        sharded_components(1e9, 8, 2, "bf16_inference")
