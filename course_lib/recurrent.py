@@ -5,8 +5,8 @@ state (PyTorch's ``nn.RNNCell`` layout: weights ``W_ih`` (n_h, n_in) and ``W_hh`
 
 .. math::
 
-    \mathbf{a}_t = \mathbf{W}_{ih}\mathbf{x}_t + \mathbf{b}_{ih} + \mathbf{W}_{hh}\mathbf{h}_{t-1} + \mathbf{b}_{hh},
-    \qquad \mathbf{h}_t = \phi(\mathbf{a}_t),
+    \mathbf{z}_t = \mathbf{W}_{ih}\mathbf{x}_t + \mathbf{b}_{ih} + \mathbf{W}_{hh}\mathbf{h}_{t-1} + \mathbf{b}_{hh},
+    \qquad \mathbf{h}_t = \phi(\mathbf{z}_t),
 
 with :math:`\phi = \tanh` (or the identity: a *linear* RNN), :math:`\mathbf{h}_0` given (time
 :math:`t = 0` is the initial state, so indices start at 0 here). The state Jacobian is a product,
@@ -14,7 +14,7 @@ with :math:`\phi = \tanh` (or the identity: a *linear* RNN), :math:`\mathbf{h}_0
 .. math::
 
     \frac{\partial\mathbf{h}_T}{\partial\mathbf{h}_0}
-    = \prod_{t=T}^{1} \operatorname{diag}(\phi'(\mathbf{a}_t))\,\mathbf{W}_{hh},
+    = \prod_{t=T}^{1} \operatorname{diag}(\phi'(\mathbf{z}_t))\,\mathbf{W}_{hh},
 
 so for a linear RNN it is :math:`\mathbf{W}_{hh}^T` and its norm grows or decays like
 :math:`\rho(\mathbf{W}_{hh})^T` (Gelfand's formula: :math:`\|\mathbf{W}^T\|^{1/T} \to \rho(\mathbf{W})`;
@@ -90,14 +90,14 @@ def rnn_bptt(x, h0, W_ih, W_hh, b_ih, b_hh, grad_h, activation: str = "tanh") ->
     Notes
     -----
     Going backwards from :math:`\boldsymbol\delta_T = \partial L/\partial\mathbf{h}_T`, with
-    :math:`\mathbf{g}_t = \boldsymbol\delta_t \odot \phi'(\mathbf{a}_t)` the gradient at the pre-activation,
+    :math:`\boldsymbol\gamma_t = \boldsymbol\delta_t \odot \phi'(\mathbf{z}_t)` the gradient at the pre-activation,
 
     .. math::
 
-        \boldsymbol\delta_{t-1} = \frac{\partial L}{\partial\mathbf{h}_{t-1}} + \mathbf{W}_{hh}^\top\mathbf{g}_t,\qquad
-        \frac{\partial L}{\partial\mathbf{W}_{hh}} = \sum_t \mathbf{g}_t\mathbf{h}_{t-1}^\top,\qquad
-        \frac{\partial L}{\partial\mathbf{W}_{ih}} = \sum_t \mathbf{g}_t\mathbf{x}_t^\top,\qquad
-        \frac{\partial L}{\partial\mathbf{b}} = \sum_t \mathbf{g}_t .
+        \boldsymbol\delta_{t-1} = \frac{\partial L}{\partial\mathbf{h}_{t-1}} + \mathbf{W}_{hh}^\top\boldsymbol\gamma_t,\qquad
+        \frac{\partial L}{\partial\mathbf{W}_{hh}} = \sum_t \boldsymbol\gamma_t\mathbf{h}_{t-1}^\top,\qquad
+        \frac{\partial L}{\partial\mathbf{W}_{ih}} = \sum_t \boldsymbol\gamma_t\mathbf{x}_t^\top,\qquad
+        \frac{\partial L}{\partial\mathbf{b}} = \sum_t \boldsymbol\gamma_t .
 
     The same weights are used at every step, so their gradient is a **sum over time**.
     """
@@ -135,7 +135,7 @@ def state_jacobians(W_hh, T: int, activation: str = "linear", x_drive=None, h0=N
 
     Notes
     -----
-    :math:`\mathbf{J}_t = \operatorname{diag}(\phi'(\mathbf{a}_t))\,\mathbf{W}_{hh}\,\mathbf{J}_{t-1}`, :math:`\mathbf{J}_0 = \mathbf{I}`.
+    :math:`\mathbf{J}_t = \operatorname{diag}(\phi'(\mathbf{z}_t))\,\mathbf{W}_{hh}\,\mathbf{J}_{t-1}`, :math:`\mathbf{J}_0 = \mathbf{I}`.
     """
     W_hh = np.asarray(W_hh, dtype=float)
     n = W_hh.shape[0]
@@ -249,16 +249,23 @@ def adding_task(n: int, T: int, rng=None) -> tuple[np.ndarray, np.ndarray]:
     return x, (x[rows, first, 0] + x[rows, second, 0]).astype(np.float32)
 
 
-def recall_task(n: int, T: int, n_symbols: int = 4, rng=None) -> tuple[np.ndarray, np.ndarray]:
-    r"""Copy one symbol across T steps: the first of T random symbols must be reported after the last.
+def recall_task(n: int, T: int, n_symbols: int = 8, rng=None) -> tuple[np.ndarray, np.ndarray]:
+    r"""Copy one symbol across a delay: a symbol at step 1, then T - 1 blank steps; report the symbol after step T.
+
+    The copy task of Hochreiter & Schmidhuber (1997) and Arjovsky et al. (2016) with one symbol:
+    the only information is at the first step, so the loss's gradient must cross all T steps to
+    reach it, and T sets the difficulty.
 
     Returns
     -------
-    x : ndarray, shape (n, T, n_symbols), float32, one-hot
-    y : ndarray, shape (n,), int64: the first symbol. Chance accuracy is 1 / n_symbols.
+    x : ndarray, shape (n, T, n_symbols), float32
+        One-hot symbol at step 0 (0-based), zeros after it.
+    y : ndarray, shape (n,), int64: the symbol. Chance accuracy is 1 / n_symbols.
     """
     if T < 1:
         raise ValueError(f"T must be >= 1, got {T}")
     rng = np.random.default_rng(rng)
-    s = rng.integers(0, n_symbols, (n, T))
-    return np.eye(n_symbols, dtype=np.float32)[s], s[:, 0].astype(np.int64)
+    s = rng.integers(0, n_symbols, n)
+    x = np.zeros((n, T, n_symbols), dtype=np.float32)
+    x[np.arange(n), 0, s] = 1.0
+    return x, s.astype(np.int64)

@@ -127,7 +127,8 @@ def test_long_range_task_data():
     # Predicting the mean (1) has mean squared error Var(U1 + U2) = 1/6.
     assert np.mean((y - 1) ** 2) == pytest.approx(1 / 6, abs=0.03)
     x, y = R.recall_task(300, 15, 5, rng=1)
-    assert x.shape == (300, 15, 5) and (x.sum(axis=2) == 1).all()
+    assert x.shape == (300, 15, 5) and (x[:, 0].sum(axis=1) == 1).all() and (x[:, 1:] == 0).all()
     np.testing.assert_array_equal(x[:, 0].argmax(axis=1), y)
+    assert set(np.unique(y)) == set(range(5))
     with pytest.raises(ValueError):
         R.adding_task(3, 1)
