@@ -43,7 +43,8 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from course_lib.models.gpt import GPT, GPTConfig
 
-__all__ = ["default_backend", "ddp_gradients", "single_process_gradients", "measure_scaling", "shard"]
+__all__ = ["default_backend", "ddp_gradients", "single_process_gradients", "measure_scaling", "shard",
+           "single_process_throughput", "ddp_check_and_time"]
 
 
 def default_backend() -> str:
@@ -76,25 +77,28 @@ def _worker(rank: int, world_size: int, backend: str, init_file: str, out_dir: s
         device = _device_for(rank, backend)
         if device.type == "cuda":
             torch.cuda.set_device(device)
-        model = _build(kw["config"], kw["seed"], kw["dtype"], device)
-        ddp = DDP(model, device_ids=[rank] if device.type == "cuda" else None)
-        if task == "grad":
-            idx = shard(kw["idx"], rank, world_size).to(device)
-            targets = shard(kw["targets"], rank, world_size).to(device)
-            _, loss = ddp(idx, targets)
-            loss.backward()  # the all-reduce happens here, bucket by bucket, overlapped with backward
-            grads = {n: p.grad.detach().cpu() for n, p in model.named_parameters()}
-            torch.save({"grads": grads, "loss": loss.item()}, os.path.join(out_dir, f"rank{rank}.pt"))
-        elif task == "train":
-            result = _timed_steps(ddp, model, kw, rank, world_size, device)
-            torch.save(result, os.path.join(out_dir, f"rank{rank}.pt"))
-        else:
-            raise ValueError(f"unknown task {task!r}")
+        result = {}
+        for job in task.split(","):  # several jobs share one start-up (importing torch dominates it)
+            dtype = kw["dtype"] if job == "grad" else torch.float32
+            model = _build(kw["config"], kw["seed"], dtype, device)
+            ddp = DDP(model, device_ids=[rank] if device.type == "cuda" else None)
+            if job == "grad":
+                idx = shard(kw["idx"], rank, world_size).to(device)
+                targets = shard(kw["targets"], rank, world_size).to(device)
+                _, loss = ddp(idx, targets)
+                loss.backward()  # the all-reduce happens here, bucket by bucket, overlapped with backward
+                result["grads"] = {n: p.grad.detach().cpu() for n, p in model.named_parameters()}
+                result["loss"] = loss.item()
+            elif job == "train":
+                result.update(_timed_steps(ddp, model, kw, rank, device))
+            else:
+                raise ValueError(f"unknown task {job!r}")
+        torch.save(result, os.path.join(out_dir, f"rank{rank}.pt"))
     finally:
         dist.destroy_process_group()
 
 
-def _timed_steps(ddp, model, kw, rank, world_size, device) -> dict:
+def _timed_steps(ddp, model, kw, rank, device) -> dict:
     config, B, steps = kw["config"], kw["batch_per_rank"], kw["steps"]
     g = torch.Generator().manual_seed(1000 + rank)  # each rank draws its own data, as a sampler would shard it
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
@@ -110,7 +114,8 @@ def _timed_steps(ddp, model, kw, rank, world_size, device) -> dict:
 
     for _ in range(kw.get("warmup", 2)):
         step()
-    dist.barrier()
+    if dist.is_initialized():
+        dist.barrier()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     t0 = time.perf_counter()
@@ -201,6 +206,34 @@ def measure_scaling(config: GPTConfig, layouts=((1, 2), (2, 1)), batch_per_rank:
     return rows
 
 
+def single_process_throughput(config: GPTConfig, batch_size: int = 8, steps: int = 10, threads: int = 1,
+                              seed: int = 0) -> dict:
+    """The same timed training loop as :func:`measure_scaling`'s ranks, in this process, without DDP: the
+    one-process baseline (no process to start). Returns ``tokens_per_s`` and ``step_s``."""
+    from course_lib.device import torch_threads
+
+    with torch_threads(threads):
+        model = _build(config, seed, torch.float32, torch.device("cpu"))
+        r = _timed_steps(model, model, dict(config=config, batch_per_rank=batch_size, steps=steps), 0,
+                         torch.device("cpu"))
+    return {"tokens_per_s": r["tokens"] / r["seconds"], "step_s": r["seconds"] / steps}
+
+
+def ddp_check_and_time(config: GPTConfig, idx: torch.Tensor, targets: torch.Tensor, world_size: int = 2,
+                       batch_per_rank: int = 8, steps: int = 10, backend: str | None = None, seed: int = 0) -> dict:
+    """:func:`ddp_gradients` and one layout of :func:`measure_scaling` (one thread per process) with one start-up.
+
+    Returns ``{"ranks": [per-rank {"grads", "loss"}], "tokens_per_s", "step_s", "same_weights"}``.
+    """
+    res = _spawn("grad,train", world_size, backend, dict(config=config, idx=idx, targets=targets, seed=seed,
+                                                          dtype=torch.float64, threads=1,
+                                                          batch_per_rank=batch_per_rank, steps=steps))
+    slowest = max(r["seconds"] for r in res)
+    return {"ranks": [{"grads": r["grads"], "loss": r["loss"]} for r in res],
+            "tokens_per_s": sum(r["tokens"] for r in res) / slowest, "step_s": slowest / steps,
+            "same_weights": len({r["checksum"] for r in res}) == 1}
+
+
 def _torchrun_main(argv=None) -> int:
     """Entry point under torchrun: each process trains ``--steps`` steps of the GPU preset's model size."""
     parser = argparse.ArgumentParser(description="DDP on chapter 11's GPT under torchrun")
@@ -222,7 +255,7 @@ def _torchrun_main(argv=None) -> int:
         model = _build(config, 0, torch.float32, device)
         ddp = DDP(model, device_ids=[local] if device.type == "cuda" else None)
         kw = dict(config=config, batch_per_rank=args.batch_per_rank, steps=args.steps, bf16=device.type == "cuda")
-        res = _timed_steps(ddp, model, kw, rank, world_size, device)
+        res = _timed_steps(ddp, model, kw, rank, device)
         if rank == 0:
             print(f"data_parallel: {world_size} x {backend} on {device.type} | "
                   f"{world_size * res['tokens'] / res['seconds']:,.0f} tokens/s | {res['seconds'] / args.steps:.3f} s/step")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from course_lib.data_parallel import ddp_gradients, default_backend, shard, single_process_gradients
+from course_lib.data_parallel import (ddp_check_and_time, default_backend, shard, single_process_gradients,
+                                     single_process_throughput)
 from course_lib.models.gpt import GPTConfig
 
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed not built")
@@ -15,7 +16,10 @@ def test_allreduced_gradient_equals_the_concatenated_batch_gradient():
     config = GPTConfig(vocab_size=13, context=8, n_layer=2, n_head=2, d_model=16)
     g = torch.Generator().manual_seed(0)
     idx, targets = torch.randint(0, 13, (4, 8), generator=g), torch.randint(0, 13, (4, 8), generator=g)
-    ranks = ddp_gradients(config, idx, targets, world_size=2, backend="gloo")
+    # one start-up of 2 gloo processes: the gradient job, then 2 timed training steps (replicas must stay equal)
+    run = ddp_check_and_time(config, idx, targets, world_size=2, batch_per_rank=2, steps=2, backend="gloo")
+    assert run["same_weights"] and run["tokens_per_s"] > 0
+    ranks = run["ranks"]
     ref = single_process_gradients(config, idx, targets)
     assert ranks[0]["loss"] != ranks[1]["loss"]  # the shards really differ
     assert set(ranks[0]["grads"]) == set(ref)
@@ -41,3 +45,9 @@ def test_shard_needs_equal_shards():
 
 def test_default_backend():
     assert default_backend() == ("nccl" if torch.cuda.is_available() else "gloo")
+
+
+def test_single_process_throughput_runs_the_same_loop():
+    r = single_process_throughput(GPTConfig(vocab_size=13, context=8, n_layer=1, n_head=2, d_model=16), batch_size=2,
+                                  steps=2)
+    assert r["tokens_per_s"] > 0 and r["step_s"] == pytest.approx(2 * 8 / r["tokens_per_s"])
