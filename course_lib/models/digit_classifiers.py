@@ -8,6 +8,8 @@ are in the units a person sees.
   from the training pixels), so that the gradient an attack follows is taken with respect to the raw pixels.
 - :func:`make_classifier`: ``"logistic"`` (64 -> 10), ``"mlp"`` (64-128-10, ReLU, chapter 05's), ``"cnn"``
   (:class:`course_lib.models.cnn.DigitsCNN`).
+- :func:`trained`: a classifier trained by its recipe (:data:`SETTINGS`), cached per process, so that the
+  notebook and the widgets share one run.
 - :func:`train_classifier`: mini-batch SGD with momentum on the cross-entropy; optionally on adversarial
   examples made on the fly (adversarial training) or on augmented batches.
 """
@@ -24,7 +26,7 @@ from course_lib.landscape_experiment import digits
 from course_lib.models.cnn import DigitsCNN
 
 __all__ = ["digits01", "Standardize", "make_classifier", "TrainConfig", "SETTINGS", "train_classifier",
-           "accuracy", "KINDS"]
+           "accuracy", "KINDS", "trained"]
 
 KINDS = ("logistic", "mlp", "cnn")
 
@@ -141,3 +143,16 @@ def train_classifier(model, X, y, config: TrainConfig, seed: int = 0, attack=Non
         losses.append(total / len(X))
     model.eval()
     return losses
+
+
+@lru_cache(maxsize=8)
+def trained(kind: str = "cnn", seed: int = 0) -> torch.nn.Sequential:
+    """``make_classifier(kind, seed)`` trained on split 0's training images by ``SETTINGS[kind]``, in eval mode,
+    cached per process (do not train it further: build your own with :func:`make_classifier`)."""
+    from course_lib.device import torch_threads
+
+    X, y, _, _ = digits01()
+    model = make_classifier(kind, seed=seed)
+    with torch_threads(1):  # small batches: one thread is faster on a busy machine (course_lib.device)
+        train_classifier(model, X, y, SETTINGS[kind], seed=seed)
+    return model.eval()
