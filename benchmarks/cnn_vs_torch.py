@@ -5,8 +5,8 @@ padding 1), ReLU, flatten, linear to 10; mean cross-entropy; ``loss.backward()``
 with plain SGD. Batch 128 of 8x8 images, float32, the same initial weights and batch in both.
 
 Each framework runs in a process of its own, with the same thread count, alternating engine,
-torch, engine, ... (the reasons are in ``_per_process.py``, whose worker and parent machinery
-this script uses, as ``autograd_vs_torch.py`` does). Prints the median
+torch, engine, ... (the reasons, and the worker and parent machinery this script uses, are in
+``_per_process.py``). Prints the median
 per step of each framework, their ratio (target: at most 1.5), the fastest runs, and each
 step's share of the machine's measured float32 matmul peak (the step's FLOPs counted as the
 three matrix products per layer that im2col turns it into).
