@@ -6,10 +6,9 @@ with plain SGD. Batch 128 of 8x8 images, float32, the same initial weights and b
 
 Each framework runs in a process of its own, with the same thread count, alternating engine,
 torch, engine, ... (the reasons, and the worker and parent machinery this script uses, are in
-``_per_process.py``). Prints the median
-per step of each framework, their ratio (target: at most 1.5), the fastest runs, and each
-step's share of the machine's measured float32 matmul peak (the step's FLOPs counted as the
-three matrix products per layer that im2col turns it into).
+``_per_process.py``). Prints the median per step of each framework, their ratio (target: at
+most 1.5), the fastest runs, and each step's share of the machine's measured float32 matmul
+peak (the step's FLOPs counted as the three matrix products per layer that im2col turns it into).
 
     python benchmarks/cnn_vs_torch.py [--threads 2] [--rounds 4] [--repeats 15] [--steps 10]
 """
