@@ -91,7 +91,7 @@ def test_diffusion_view_is_the_closed_form():
     assert d["path_t"] == 5 and np.allclose(d["reverse"], x0 + 2)
     assert np.allclose(diffusion_view(x0, eps, sched, 0)["forward"], x0) and diffusion_view(x0, eps, sched, 0)["reverse"] is None
     w = DiffusionSteps()
-    w.update(t=50)
-    assert "t = 50 of 50" in w.readout
+    w.update(t=100)
+    assert "t = 100 of 100" in w.readout
     w._apply({"t": "x"})  # a bad value: shown, not raised
     assert w.error is not None and "could not update" in w.readout

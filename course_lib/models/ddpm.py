@@ -26,16 +26,17 @@ __all__ = ["DDPMConfig", "DDPM_PRESETS", "NoiseNet", "train_ddpm", "sample_ddpm"
 class DDPMConfig:
     """Chain length and schedule, network width, training steps, batch size, learning rate."""
 
-    T: int = 50
-    v_first: float = 1e-3
-    v_last: float = 0.2
+    T: int = 100
+    v_first: float = 1e-4
+    v_last: float = 0.1
     hidden: int = 128
     steps: int = 2000
-    batch_size: int = 256
-    lr: float = 2e-3
+    batch_size: int = 512
+    lr: float = 4e-3
 
 
-DDPM_PRESETS = Presets(cpu=DDPMConfig(), gpu=DDPMConfig(T=200, v_last=0.05, hidden=512, steps=20000, batch_size=1024))
+DDPM_PRESETS = Presets(cpu=DDPMConfig(), gpu=DDPMConfig(T=200, v_last=0.05, hidden=512, steps=20000, batch_size=2048,
+                                                        lr=2e-3))
 
 
 class NoiseNet(torch.nn.Module):

@@ -277,7 +277,7 @@ class DiffusionSteps(BlittedWidget):
             data, _ = make_moons(800, noise=0.05, random_state=0)
             data = (data - data.mean(0)) / data.std(0)
         self.x0 = np.asarray(data, dtype=np.float64)
-        self.schedule = G.ddpm_schedule(50, 1e-3, 0.2) if schedule is None else schedule
+        self.schedule = G.ddpm_schedule(100, 1e-4, 0.1) if schedule is None else schedule  # the CPU preset's
         self.eps = np.random.default_rng(0).standard_normal(self.x0.shape)
         self.path = dict(path) if path else None
         super().__init__(**params)
