@@ -367,7 +367,16 @@ class Tensor:
         """Same entries, new shape; the gradient is reshaped back."""
         a = self
         shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        return record(a.data.reshape(shape), (a,), lambda g: (g.reshape(a.shape),), "reshape")
+
+        def backward(g):
+            if a.data.flags.c_contiguous:
+                return (g.reshape(a.shape),)
+            # The input's own memory layout (a conv output is channels-last under its NCHW shape): the
+            # element-wise backward before it (ReLU's mask) then multiplies arrays of one layout, ~3x faster.
+            out = np.empty_like(a.data)
+            out[...] = g.reshape(a.shape)
+            return (out,)
+        return record(a.data.reshape(shape), (a,), backward, "reshape")
 
     def permute(self, *dims) -> "Tensor":
         """Reorder the axes (``np.transpose(a, dims)``); the gradient goes through the inverse permutation."""
