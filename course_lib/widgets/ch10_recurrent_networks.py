@@ -17,7 +17,7 @@ import functools
 import numpy as np
 
 from course_lib import recurrent as R
-from course_lib.widgets.base import PALETTE, BlittedWidget, register_widget
+from course_lib.widgets.base import PALETTE, BlittedWidget, encode_png, register_widget
 
 # -- gradient flow -------------------------------------------------------------------------------------------
 N_UNITS, T_MAX = 16, 60
@@ -190,22 +190,36 @@ class LSTMGates(BlittedWidget):
         self.ax_map, self.ax_unit = fig.subplots(2, 1, height_ratios=[2.2, 1], sharex=True)
         self.image = self.ax_map.imshow(np.zeros((N_SHOWN, MAX_LEN)), aspect="auto", cmap="viridis", vmin=-1, vmax=1,
                                         interpolation="nearest")
-        self.ax_map.set(ylabel=f"unit (the {N_SHOWN} most active)", yticks=[])
+        self.ax_map.set(ylabel=f"{N_SHOWN} most active units", yticks=[])
+        self.ax_map.yaxis.labelpad = 10  # room for the traced unit's marker
         cbar = fig.colorbar(self.image, ax=self.ax_map, pad=0.01, fraction=0.03)
         cbar.set_label("gate value", fontsize=8)
         (self.marker,) = self.ax_map.plot([], [], ">", color=PALETTE["vermillion"], ms=6, clip_on=False)
-        (self.c_line,) = self.ax_unit.plot([], [], color=PALETTE["blue"], lw=2, label="cell state c")
+        (self.c_line,) = self.ax_unit.plot([], [], color=PALETTE["blue"], lw=2, label="tanh(cell state c)")
         (self.f_line,) = self.ax_unit.plot([], [], color=PALETTE["orange"], lw=1.5, ls="--", label="forget gate f")
-        self.ax_unit.set(xlim=(-0.5, MAX_LEN - 0.5), ylim=(-3, 3), ylabel="traced unit")
+        self.ax_unit.set(xlim=(-0.5, MAX_LEN - 0.5), ylim=(-1.1, 1.1), ylabel="traced unit")
         self.ax_unit.axhline(0, color=PALETTE["grey"], lw=0.6)
         self.ax_unit.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
         self.ax_unit.set_xticks(range(MAX_LEN))
         self.ax_unit.tick_params(axis="x", length=0, labelsize=8)
-        self.chars = [self.ax_unit.text(k, -0.06, "", transform=self.ax_unit.get_xaxis_transform(), ha="center",
-                                        va="top", fontsize=8, family="monospace") for k in range(MAX_LEN)]
-        self.ax_unit.set_xticklabels([""] * MAX_LEN)
         self.title = self.ax_map.set_title("", fontsize=9)
-        self.moving(self.image, self.marker, self.c_line, self.f_line, self.title, *self.chars)
+        self._backgrounds: dict = {}  # one static background per snippet: its characters are tick labels
+        self._labelled = None  # the snippet whose characters the tick labels show
+        self.moving(self.image, self.marker, self.c_line, self.f_line, self.title)
+
+    def png(self) -> bytes:
+        """As :meth:`BlittedWidget.png`, with the background (ticks = the snippet's characters) cached per snippet."""
+        canvas, key = self.fig.canvas, self.params["sequence"]
+        if key not in self._backgrounds:
+            canvas.draw()
+            # Freeze the layout after the first render, so every snippet's background has the same axes.
+            self.fig.set_layout_engine("none")
+            self._backgrounds[key] = canvas.copy_from_bbox(self.fig.bbox)
+        else:
+            canvas.restore_region(self._backgrounds[key])
+        for artist in self._moving:
+            self.fig.draw_artist(artist)
+        return encode_png(np.asarray(canvas.buffer_rgba()))
 
     def draw(self, d) -> None:
         lo, hi = (0.0, 1.0) if d["gate"] in "fio" else (-1.0, 1.0) if d["gate"] in "gh" else (-3.0, 3.0)
@@ -213,11 +227,12 @@ class LSTMGates(BlittedWidget):
         self.image.set_clim(lo, hi)
         self.marker.set_data([-0.9], [d["unit"]])
         k = np.arange(len(d["text"]))
-        self.c_line.set_data(k, np.clip(d["c"], -3, 3))
+        self.c_line.set_data(k, np.tanh(d["c"]))  # what the output gate sees, in (-1, 1)
         self.f_line.set_data(k, d["f"])
-        for i, artist in enumerate(self.chars):
-            ch = d["text"][i] if i < len(d["text"]) else ""
-            artist.set_text({"\n": "⏎", " ": "·"}.get(ch, ch))
+        if self._labelled != d["text"]:  # static: only a new snippet redraws them
+            self.ax_unit.set_xticklabels([{"\n": "⏎", " ": "·"}.get(ch, ch) for ch in d["text"]]
+                                         + [""] * (MAX_LEN - len(d["text"])), family="monospace")
+            self._labelled = d["text"]
         self.title.set_text(f"{GATES[d['gate']]} per unit along the text (colour range [{lo:g}, {hi:g}])")
         self.readout = (f"traced unit {d['unit_id']} (row {d['unit']}, marked ▸): forget gate between "
                         f"{d['f'].min():.2f} and {d['f'].max():.2f}; mean forget gate over all units {d['mean_f']:.2f}. "
