@@ -5,7 +5,7 @@ import torch
 
 from check_contract import contract_tests
 from course_lib import recurrent as R
-from course_lib.autograd import Tensor, no_grad
+from course_lib.autograd import Tensor
 
 SEEDS = [1, 2, 3, 4, 5]
 

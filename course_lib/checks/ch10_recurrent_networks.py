@@ -164,7 +164,6 @@ def _engine_cell(cls, W_ih, W_hh, b_ih, b_hh):
 
 def _lstm_np(x, h, c, W_ih, W_hh, b_ih, b_hh, order="ifgo"):
     a = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh
-    H = h.shape[1]
     parts = dict(zip(order, np.split(a, 4, axis=1)))
     c_new = _sigmoid(parts["f"]) * c + _sigmoid(parts["i"]) * np.tanh(parts["g"])
     return _sigmoid(parts["o"]) * np.tanh(c_new), c_new
