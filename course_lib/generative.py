@@ -8,10 +8,11 @@ a ring of Gaussians), the DDPM forward process (schedule and closed-form :math:`
 and two-sample distances (energy distance, MMD). The PyTorch models that use them live in
 :mod:`course_lib.models.autoencoder`, :mod:`course_lib.models.gan` and :mod:`course_lib.models.ddpm`.
 
-Notation (chapter 00): latent :math:`\mathbf z`; encoder mean :math:`\boldsymbol\mu` and log-variance
+Notation (chapter 00): latent :math:`\boldsymbol\zeta` (Kingma and Welling's :math:`\mathbf z`; code calls it ``z``),
+logits :math:`z_i`; encoder mean :math:`\boldsymbol\mu` and log-variance
 ``logvar`` (variance :math:`v = e^{\text{logvar}}`); DDPM per-step noise variance :math:`v_t` (Ho et al.'s
 :math:`\beta_t`), :math:`a_t = 1 - v_t`, :math:`\bar a_t = \prod_{s\le t} a_s` (Ho et al.'s :math:`\alpha_t`,
-:math:`\bar\alpha_t`); discriminator :math:`D_\phi`, generator :math:`G_\theta`, :math:`p_\text{data}`, :math:`p_g`.
+:math:`\bar\alpha_t`); discriminator :math:`D_{\boldsymbol\phi}`, generator :math:`G_{\boldsymbol\theta}`, :math:`p_\text{data}`, :math:`p_g`.
 """
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ def gaussian_kl(mu, logvar):
 
 
 def reparameterize(mu, logvar, eps):
-    r""":math:`\mathbf z = \boldsymbol\mu + e^{\text{logvar}/2}\odot\boldsymbol\varepsilon`, :math:`\boldsymbol\varepsilon\sim\mathcal N(\mathbf 0,\mathbf I)`.
+    r""":math:`\boldsymbol\zeta = \boldsymbol\mu + e^{\text{logvar}/2}\odot\boldsymbol\varepsilon`, :math:`\boldsymbol\varepsilon\sim\mathcal N(\mathbf 0,\mathbf I)`.
 
     Parameters
     ----------
@@ -80,20 +81,20 @@ def reparameterize(mu, logvar, eps):
 
 
 def bernoulli_log_likelihood(x, logits):
-    r"""Bernoulli log-likelihood :math:`\log p(\mathbf x\mid\mathbf z) = \sum_i x_i\log\sigma(a_i) + (1-x_i)\log(1-\sigma(a_i))`.
+    r"""Bernoulli log-likelihood :math:`\log p(\mathbf x\mid\boldsymbol\zeta) = \sum_i x_i\log\sigma(z_i) + (1-x_i)\log(1-\sigma(z_i))`.
 
     Parameters
     ----------
     x : array_like, shape (..., d)
         Targets in [0, 1] (grey values allowed: the formula is then a cross-entropy, not a density).
     logits : array_like, shape (..., d)
-        The decoder's logits :math:`a_i`, :math:`\sigma(a_i)` the pixel's probability.
+        The decoder's logits :math:`z_i`, :math:`\sigma(z_i)` the pixel's probability.
 
     Returns
     -------
     ndarray, shape (...)
-        Summed over the last axis, in nats: :math:`\sum_i x_i a_i - \operatorname{softplus}(a_i)`
-        (no overflow for large :math:`|a_i|`).
+        Summed over the last axis, in nats: :math:`\sum_i x_i z_i - \operatorname{softplus}(z_i)`
+        (no overflow for large :math:`|z_i|`).
     """
     x, logits = np.asarray(x, dtype=np.float64), np.asarray(logits, dtype=np.float64)
     return np.sum(x * logits - _softplus(logits), axis=-1)
@@ -114,7 +115,7 @@ def bernoulli_entropy(x):
     -----
     :math:`\mathrm H[x] = -x\log x - (1-x)\log(1-x)`, with :math:`0\log 0 = 0`. For a target :math:`x`
     the Bernoulli cross-entropy :math:`-x\log p - (1-x)\log(1-p)` is smallest at :math:`p = x`, where it
-    equals :math:`\mathrm H[x]`: no decoder can take :math:`-\log p(\mathbf x\mid\mathbf z)` below
+    equals :math:`\mathrm H[x]`: no decoder can take :math:`-\log p(\mathbf x\mid\boldsymbol\zeta)` below
     :math:`\sum_i\mathrm H[x_i]`, which is zero only for black-and-white images.
     """
     x = np.asarray(x, dtype=np.float64)
@@ -126,12 +127,12 @@ def bernoulli_entropy(x):
 
 
 def elbo(x, logits, mu, logvar):
-    r"""The evidence lower bound of a VAE with a Bernoulli decoder, one sample of :math:`\mathbf z`.
+    r"""The evidence lower bound of a VAE with a Bernoulli decoder, one sample of :math:`\boldsymbol\zeta`.
 
     Parameters
     ----------
     x, logits : array_like, shape (N, d)
-        Targets and the decoder's logits at :math:`\mathbf z\sim q(\mathbf z\mid\mathbf x)`.
+        Targets and the decoder's logits at :math:`\boldsymbol\zeta\sim q(\boldsymbol\zeta\mid\mathbf x)`.
     mu, logvar : array_like, shape (N, k)
         The encoder's output.
 
@@ -144,18 +145,18 @@ def elbo(x, logits, mu, logvar):
     .. math:: \log p(\mathbf x) \ge \mathbb E_{q(\mathbf z\mid\mathbf x)}[\log p(\mathbf x\mid\mathbf z)]
        - D_{\mathrm{KL}}(q(\mathbf z\mid\mathbf x)\,\|\,p(\mathbf z)),
 
-    the gap being :math:`D_{\mathrm{KL}}(q(\mathbf z\mid\mathbf x)\,\|\,p(\mathbf z\mid\mathbf x)) \ge 0`.
+    the gap being :math:`D_{\mathrm{KL}}(q(\boldsymbol\zeta\mid\mathbf x)\,\|\,p(\boldsymbol\zeta\mid\mathbf x)) \ge 0`.
     """
     return bernoulli_log_likelihood(x, logits) - gaussian_kl(mu, logvar)
 
 
 def gradient_estimators(f, df, mu: float, logvar: float, n: int, rng: np.random.Generator) -> dict:
-    r"""Per-sample gradient estimates of :math:`\nabla_{(\mu,\text{logvar})}\,\mathbb E_{z\sim\mathcal N(\mu, v)}[f(z)]`, two ways.
+    r"""Per-sample gradient estimates of :math:`\nabla_{(\mu,\text{logvar})}\,\mathbb E_{\zeta\sim\mathcal N(\mu, v)}[f(\zeta)]`, two ways.
 
     Parameters
     ----------
     f, df : callable
-        :math:`f` and its derivative, vectorized over a 1-D array.
+        A test function :math:`f` of the sample and its derivative, vectorized over a 1-D array.
     mu, logvar : float
     n : int
         Number of samples.
@@ -169,10 +170,10 @@ def gradient_estimators(f, df, mu: float, logvar: float, n: int, rng: np.random.
 
     Notes
     -----
-    Reparameterization, :math:`z = \mu + \sqrt v\,\varepsilon`: :math:`\partial_\mu = f'(z)`,
-    :math:`\partial_{\text{logvar}} = f'(z)\,\varepsilon\sqrt v/2`.
-    Score function (REINFORCE), :math:`\nabla\mathbb E[f] = \mathbb E[f(z)\nabla\log q(z)]`:
-    :math:`\partial_\mu = f(z)(z-\mu)/v`, :math:`\partial_{\text{logvar}} = f(z)\bigl((z-\mu)^2/v - 1\bigr)/2`.
+    Reparameterization, :math:`\zeta = \mu + \sqrt v\,\varepsilon`: :math:`\partial_\mu = f'(\zeta)`,
+    :math:`\partial_{\text{logvar}} = f'(\zeta)\,\varepsilon\sqrt v/2`.
+    Score function (REINFORCE), :math:`\nabla\mathbb E[f] = \mathbb E[f(\zeta)\nabla\log q(\zeta)]`:
+    :math:`\partial_\mu = f(\zeta)(\zeta-\mu)/v`, :math:`\partial_{\text{logvar}} = f(\zeta)\bigl((\zeta-\mu)^2/v - 1\bigr)/2`.
     Both are unbiased; their variances differ.
     """
     eps = rng.standard_normal(n)
@@ -218,7 +219,7 @@ def principal_angles(A, B) -> np.ndarray:
 
 # -- GANs -----------------------------------------------------------------------------------------------------
 def optimal_discriminator(p_data, p_g):
-    r""":math:`D^*(x) = p_\text{data}(x) / (p_\text{data}(x) + p_g(x))`, the best discriminator for a fixed generator.
+    r""":math:`D^*_{\boldsymbol\phi}(x) = p_\text{data}(x) / (p_\text{data}(x) + p_g(x))`, the best discriminator for a fixed generator.
 
     Parameters
     ----------
@@ -228,7 +229,7 @@ def optimal_discriminator(p_data, p_g):
     Returns
     -------
     ndarray
-        :math:`D^*`; 1/2 where both densities vanish (no evidence either way).
+        :math:`D^*_{\boldsymbol\phi}`; 1/2 where both densities vanish (no evidence either way).
 
     Notes
     -----
@@ -246,7 +247,7 @@ def _trapezoid(y, x):
 
 
 def gan_value(d, p_data, p_g, x) -> float:
-    r""":math:`V(D, G) = \int p_\text{data}\log D + p_g\log(1 - D)\,dx` on a 1-D grid (trapezoid rule).
+    r""":math:`V(D_{\boldsymbol\phi}, G_{\boldsymbol\theta}) = \int p_\text{data}\log D_{\boldsymbol\phi} + p_g\log(1 - D_{\boldsymbol\phi})\,dx` on a 1-D grid (trapezoid rule).
 
     Parameters
     ----------
@@ -256,7 +257,7 @@ def gan_value(d, p_data, p_g, x) -> float:
     Returns
     -------
     float
-        In nats. At :math:`D = D^*` it is :math:`-\log 4 + 2\,D_{\mathrm{JS}}(p_\text{data}\,\|\,p_g)`.
+        In nats. At :math:`D_{\boldsymbol\phi} = D^*_{\boldsymbol\phi}` it is :math:`-\log 4 + 2\,D_{\mathrm{JS}}(p_\text{data}\,\|\,p_g)`.
     """
     d, p_data, p_g, x = (np.asarray(a, dtype=np.float64) for a in (d, p_data, p_g, x))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -286,23 +287,23 @@ def js_divergence(p, q, x=None) -> float:
 
 
 def generator_logit_grads(logits) -> dict:
-    r"""Gradients of the two generator losses with respect to the discriminator's logit :math:`a` on a fake sample.
+    r"""Gradients of the two generator losses with respect to the discriminator's logit :math:`z` on a fake sample.
 
     Parameters
     ----------
     logits : array_like
-        :math:`a = \operatorname{logit} D_\phi(G_\theta(\mathbf z))`.
+        :math:`z = \operatorname{logit} D_{\boldsymbol\phi}(G_{\boldsymbol\theta}(\boldsymbol\zeta))`.
 
     Returns
     -------
     dict
-        ``saturating``: :math:`\partial_a \log(1 - \sigma(a)) = -\sigma(a)`;
-        ``non_saturating``: :math:`\partial_a\,[-\log\sigma(a)] = -(1 - \sigma(a))`.
+        ``saturating``: :math:`\partial_z \log(1 - \sigma(z)) = -\sigma(z)`;
+        ``non_saturating``: :math:`\partial_z\,[-\log\sigma(z)] = -(1 - \sigma(z))`.
 
     Notes
     -----
-    Early in training :math:`D_\phi` rejects the fakes, :math:`\sigma(a)\to 0`: the minimax loss's gradient
-    vanishes with :math:`\sigma(a)`, the non-saturating one tends to :math:`-1` (Goodfellow et al. 2014, sec. 3).
+    Early in training :math:`D_{\boldsymbol\phi}` rejects the fakes, :math:`\sigma(z)\to 0`: the minimax loss's gradient
+    vanishes with :math:`\sigma(z)`, the non-saturating one tends to :math:`-1` (Goodfellow et al. 2014, sec. 3).
     """
     a = np.asarray(logits, dtype=np.float64)
     e = np.exp(-np.abs(a))  # sigmoid and 1 - sigmoid without overflow or cancellation

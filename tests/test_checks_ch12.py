@@ -115,7 +115,7 @@ CORRECT = {
 WRONG = {
     "12.gaussian_kl": [(lambda m, lv: np.sum(np.exp(lv) + m ** 2 - 1 - lv, axis=-1), "1/2"),
                        (lambda m, lv: -0.5 * np.sum(np.exp(lv) + m ** 2 - 1 - lv, axis=-1), "sign"),
-                       (lambda m, lv: 0.5 * np.sum(np.exp(2 * lv) + m ** 2 - 1 - 2 * lv, axis=-1), "log sigma")],
+                       (lambda m, lv: 0.5 * np.sum(np.exp(2 * lv) + m ** 2 - 1 - 2 * lv, axis=-1), "log of the standard")],
     "12.reparameterize": [(lambda m, lv, e: m + np.exp(lv) * e, "exp(logvar / 2)")],
     "12.bernoulli_nll": [(lambda x, a: -np.sum(x * np.log(scipy.special.expit(a))
                                                + (1 - x) * np.log(1 - scipy.special.expit(a)), axis=-1), "logaddexp"),

@@ -2,8 +2,8 @@ r"""Chapter 12: the graded questions on VAEs, GANs and diffusion.
 
 The references are :mod:`course_lib.generative` (tested against ``torch.distributions``, scipy and Monte Carlo in
 ``tests/test_generative.py``); nothing here imports torch. Every check draws fresh arrays from ``t.rng``;
-``mistakes`` names the usual slips: the KL's sign or its missing 1/2, ``logvar`` read as :math:`\log\sigma`
-instead of :math:`\log\sigma^2 = \log v`, the variance used where the standard deviation belongs, a mean where
+``mistakes`` names the usual slips: the KL's sign or its missing 1/2, ``logvar`` read as the log of the standard
+deviation instead of :math:`\log v`, the variance used where the standard deviation belongs, a mean where
 a sum belongs, bits instead of nats, the discriminator's labels swapped, alternating instead of simultaneous
 updates, :math:`\bar a_t` built from :math:`v_t` instead of :math:`a_t = 1 - v_t` or shifted by one step, and
 squared distances in the energy distance.
@@ -38,8 +38,8 @@ def _nonfinite(got) -> bool:
 def _finite(t: Tester, got, case: dict, what: str):
     t.expect(not _nonfinite(got),
              f"Your {what} is not finite (inf or NaN) for large logits.",
-             hint="log(sigmoid(a)) underflows to log(0) for large |a|: write log sigma(a) = -log(1 + e^-a) "
-                  "= -np.logaddexp(0, -a), and log(1 - sigma(a)) = -np.logaddexp(0, a).", case=case)
+             hint="log(sigmoid(z)) underflows to log(0) for large logits |z|: write log sigma(z) = -log(1 + e^-z) "
+                  "= -np.logaddexp(0, -z), and log(1 - sigma(z)) = -np.logaddexp(0, z).", case=case)
 
 
 # -- VAE ------------------------------------------------------------------------------------------------------
@@ -55,8 +55,8 @@ def _check_kl(t: Tester):
         t.expect_close(t.call(mu, logvar), ref, case={"mu": mu, "logvar": logvar}, mistakes=_known({
             "The KL is 1/2 sum(v + mu^2 - 1 - log v): you left out the 1/2.": 2 * ref,
             "Check the sign: KL >= 0, and it is 1/2 sum(v + mu^2 - 1 - log v), with -log v, not +log v.": -ref,
-            "logvar is log v = log sigma^2, so v = exp(logvar) and log v = logvar; you read it as log sigma "
-            "(v = exp(2 logvar)).": G.gaussian_kl(mu, 2 * logvar),
+            "logvar is log v, the log of the variance, so v = exp(logvar); you read it as the log of the standard "
+            "deviation (v = exp(2 logvar)).": G.gaussian_kl(mu, 2 * logvar),
             "Sum over the last axis (the latent dimensions), do not average.":
                 ref / mu.shape[-1] if mu.shape[-1] > 1 else None,
             "The terms are v + mu^2 - 1 - log v: the 1 is subtracted once per dimension.":
@@ -71,9 +71,9 @@ def _check_reparam(t: Tester):
         t.expect_close(t.call(mu, logvar, eps), G.reparameterize(mu, logvar, eps),
                        case={"mu": mu, "logvar": logvar, "eps": eps}, mistakes={
             "Scale eps by the standard deviation sqrt(v) = exp(logvar / 2); exp(logvar) is the variance "
-            "(it is the standard deviation only if logvar were log sigma).": mu + np.exp(logvar) * eps,
+            "(it is the standard deviation only if logvar were the log of the standard deviation).": mu + np.exp(logvar) * eps,
             "logvar is a log: the standard deviation is exp(logvar / 2), not logvar itself.": mu + logvar * eps,
-            "z = mu + sd * eps: the mean is added, not multiplied.": mu * np.exp(0.5 * logvar) * eps,
+            "zeta = mu + sqrt(v) * eps: the mean is added, not multiplied.": mu * np.exp(0.5 * logvar) * eps,
         })
 
 
@@ -87,9 +87,9 @@ def _check_nll(t: Tester):
         if scale > 10:
             _finite(t, got, case, "negative log-likelihood")
         t.expect_close(got, ref, case=case, mistakes={
-            "Return the negative log-likelihood (a loss, >= 0): -sum(x log sigma(a) + (1 - x) log(1 - sigma(a))).": -ref,
+            "Return the negative log-likelihood (a loss, >= 0): -sum(x log sigma(z) + (1 - x) log(1 - sigma(z))).": -ref,
             "Sum over the pixels (the last axis), one number per image; do not average.": ref / d,
-            "x goes with log sigma(a) (the probability of a 1) and 1 - x with log(1 - sigma(a)).":
+            "x goes with log sigma(z) (the probability of a 1) and 1 - x with log(1 - sigma(z)).":
                 -G.bernoulli_log_likelihood(1 - x, logits),
         })
 
@@ -122,10 +122,10 @@ def _check_elbo(t: Tester):
         rec, kl = G.bernoulli_log_likelihood(x, logits), G.gaussian_kl(mu, logvar)
         t.expect_close(t.call(x, logits, mu, logvar), rec - kl,
                        case={"x": x, "logits": logits, "mu": mu, "logvar": logvar}, mistakes={
-            "ELBO = E[log p(x|z)] - KL(q || p): subtract the KL (check its sign).": rec + kl,
+            "ELBO = E[log p(x|zeta)] - KL(q || p): subtract the KL (check its sign).": rec + kl,
             "The KL is 1/2 sum(v + mu^2 - 1 - log v): you left out the 1/2.": rec - 2 * kl,
             "Return the ELBO (a lower bound on log p(x), usually negative), not the loss -ELBO.": kl - rec,
-            "logvar is log v = log sigma^2; you read it as log sigma.": rec - G.gaussian_kl(mu, 2 * logvar),
+            "logvar is log v, the log of the variance; you read it as the log of the standard deviation.": rec - G.gaussian_kl(mu, 2 * logvar),
         })
 
 
@@ -139,25 +139,26 @@ def _check_score(t: Tester):
         ref = np.stack([fz * (z - mu) / v, fz * ((z - mu) ** 2 / v - 1) / 2], axis=1)
         t.expect_close(t.call(fz, z, mu, logvar), ref, case={"fz": fz, "z": z, "mu": mu, "logvar": logvar},
                        mistakes={
-            "d log q / d mu = (z - mu) / v, with v = exp(logvar) the variance; you divided by the standard "
-            "deviation (or read logvar as log sigma).": np.stack([fz * (z - mu) / np.sqrt(v), ref[:, 1]], axis=1),
-            "d log q / d logvar = ((z - mu)^2 / v - 1) / 2: you left out the 1/2.":
+            "d log q / d mu = (zeta - mu) / v, with v = exp(logvar) the variance; you divided by the standard "
+            "deviation sqrt(v) (or read logvar as the log of the standard deviation).":
+                np.stack([fz * (z - mu) / np.sqrt(v), ref[:, 1]], axis=1),
+            "d log q / d logvar = ((zeta - mu)^2 / v - 1) / 2: you left out the 1/2.":
                 np.stack([ref[:, 0], 2 * ref[:, 1]], axis=1),
-            "Multiply the score by f(z): the estimator is f(z) grad log q(z).":
+            "Multiply the score by f(zeta): the estimator is f(zeta) grad log q(zeta).":
                 np.stack([(z - mu) / v, ((z - mu) ** 2 / v - 1) / 2], axis=1),
         })
 
 
 # -- GANs -----------------------------------------------------------------------------------------------------
-@question("12.optimal_discriminator", title="The optimal discriminator D*")
+@question("12.optimal_discriminator", title="The optimal discriminator D*_phi")
 def _check_dstar(t: Tester):
     for n in (5, 9, int(t.rng.integers(2, 12))):
         p_data, p_g = t.rng.uniform(0.01, 2, n), t.rng.uniform(0.01, 2, n)
         t.expect_close(t.call(p_data, p_g), G.optimal_discriminator(p_data, p_g), case={"p_data": p_data, "p_g": p_g},
                        mistakes={
-            "D outputs the probability that x is REAL (label 1): D* = p_data / (p_data + p_g); you have the "
+            "D_phi outputs the probability that x is REAL (label 1): D*_phi = p_data / (p_data + p_g); you have the "
             "fakes' share, the labels swapped.": p_g / (p_data + p_g),
-            "D* is a probability in (0, 1): p_data / (p_data + p_g), not the ratio p_data / p_g.": p_data / p_g,
+            "D*_phi is a probability in (0, 1): p_data / (p_data + p_g), not the ratio p_data / p_g.": p_data / p_g,
         })
 
 
@@ -171,7 +172,7 @@ def _check_dloss(t: Tester):
         if scale > 10:
             _finite(t, got, case, "loss")
         t.expect_close(t.numbers([got], ["loss"], case=case)[0], ref, case=case, mistakes={
-            "Real samples have label 1 and fakes label 0: L = -mean log D(x_real) - mean log(1 - D(x_fake)); "
+            "Real samples have label 1 and fakes label 0: L = -mean log D_phi(x_real) - mean log(1 - D_phi(x_fake)); "
             "you swapped the labels.": float(_softplus(real).mean() + _softplus(-fake).mean()),
             "The loss is the binary cross-entropy, a positive number: minus the log-likelihood of the labels.": -ref,
             "Average each batch separately (they may differ in size), then add the two means.":
@@ -186,10 +187,10 @@ def _check_ggrads(t: Tester):
         g = G.generator_logit_grads(a)
         ref = np.stack([g["saturating"], g["non_saturating"]], axis=1)
         t.expect_close(t.call(a), ref, case={"logits": a}, mistakes={
-            "Column 0 is the minimax loss log(1 - sigma(a)), column 1 the non-saturating -log sigma(a): "
+            "Column 0 is the minimax loss log(1 - sigma(z)), column 1 the non-saturating -log sigma(z): "
             "you swapped them.": ref[:, ::-1],
-            "Check the signs: d/da log(1 - sigma(a)) = -sigma(a) and d/da [-log sigma(a)] = -(1 - sigma(a)); both "
-            "push a up.": -ref,
+            "Check the signs: d/dz log(1 - sigma(z)) = -sigma(z) and d/dz [-log sigma(z)] = -(1 - sigma(z)); both "
+            "push the logit z up.": -ref,
         })
 
 

@@ -117,7 +117,7 @@ def gaussian_kl(mu, logvar):
 
 
 class VAE(torch.nn.Module):
-    r"""Encoder :math:`\mathbf x\mapsto(\boldsymbol\mu, \text{logvar})`, decoder :math:`\mathbf z\mapsto` Bernoulli logits.
+    r"""Encoder :math:`\mathbf x\mapsto(\boldsymbol\mu, \text{logvar})`, decoder :math:`\boldsymbol\zeta\mapsto` Bernoulli logits.
 
     ``forward(x, eps)`` returns ``logits, mu, logvar``; ``z = mu + exp(logvar / 2) * eps`` (the
     reparameterization), with ``eps`` drawn when not given.
@@ -142,7 +142,7 @@ class VAE(torch.nn.Module):
 
 
 def vae_elbo(model: VAE, x, eps=None):
-    r"""Per-example ELBO, :math:`\log p(\mathbf x\mid\mathbf z) - D_{\mathrm{KL}}`, in nats; shape (N,). One sample of :math:`\mathbf z`."""
+    r"""Per-example ELBO, :math:`\log p(\mathbf x\mid\boldsymbol\zeta) - D_{\mathrm{KL}}`, in nats; shape (N,). One sample of :math:`\boldsymbol\zeta`."""
     logits, mu, logvar = model(x, eps)
     recon = (x * logits - torch.nn.functional.softplus(logits)).sum(-1)
     return recon - gaussian_kl(mu, logvar)

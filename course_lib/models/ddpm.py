@@ -1,10 +1,10 @@
-r"""Chapter 12's DDPM on 2-D data in PyTorch: a noise-prediction MLP :math:`\boldsymbol\varepsilon_\theta(\mathbf x_t, t)`.
+r"""Chapter 12's DDPM on 2-D data in PyTorch: a noise-prediction MLP :math:`\boldsymbol\varepsilon_{\boldsymbol\theta}(\mathbf x_t, t)`.
 
 Training (Ho et al. 2020, Algorithm 1): draw :math:`\mathbf x_0`, :math:`t\sim\mathcal U\{1..T\}`,
 :math:`\boldsymbol\varepsilon\sim\mathcal N(\mathbf 0,\mathbf I)`, form :math:`\mathbf x_t = \sqrt{\bar a_t}\,\mathbf x_0 +
 \sqrt{1-\bar a_t}\,\boldsymbol\varepsilon` and minimize :math:`\lVert\boldsymbol\varepsilon -
-\boldsymbol\varepsilon_\theta(\mathbf x_t, t)\rVert^2`. Sampling (Algorithm 2), from :math:`\mathbf x_T\sim\mathcal N(\mathbf 0,\mathbf I)`:
-:math:`\mathbf x_{t-1} = \frac{1}{\sqrt{a_t}}\bigl(\mathbf x_t - \frac{v_t}{\sqrt{1-\bar a_t}}\boldsymbol\varepsilon_\theta(\mathbf x_t, t)\bigr)
+\boldsymbol\varepsilon_{\boldsymbol\theta}(\mathbf x_t, t)\rVert^2`. Sampling (Algorithm 2), from :math:`\mathbf x_T\sim\mathcal N(\mathbf 0,\mathbf I)`:
+:math:`\mathbf x_{t-1} = \frac{1}{\sqrt{a_t}}\bigl(\mathbf x_t - \frac{v_t}{\sqrt{1-\bar a_t}}\boldsymbol\varepsilon_{\boldsymbol\theta}(\mathbf x_t, t)\bigr)
 + \sqrt{v_t}\,\mathbf w`, no noise at the last step. Schedule: :func:`course_lib.generative.ddpm_schedule`
 (:math:`v_t` is Ho et al.'s :math:`\beta_t`, :math:`a_t` their :math:`\alpha_t`).
 """
@@ -40,7 +40,7 @@ DDPM_PRESETS = Presets(cpu=DDPMConfig(), gpu=DDPMConfig(T=200, v_last=0.05, hidd
 
 
 class NoiseNet(torch.nn.Module):
-    r""":math:`\boldsymbol\varepsilon_\theta(\mathbf x_t, t)`: an MLP on :math:`\mathbf x_t` and sinusoidal features of :math:`t/T`."""
+    r""":math:`\boldsymbol\varepsilon_{\boldsymbol\theta}(\mathbf x_t, t)`: an MLP on :math:`\mathbf x_t` and sinusoidal features of :math:`t/T`."""
 
     def __init__(self, T: int, hidden: int = 128, d: int = 2, n_freq: int = 8):
         super().__init__()

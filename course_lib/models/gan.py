@@ -1,9 +1,9 @@
-r"""Chapter 12's GAN in PyTorch: MLP generator :math:`G_\theta` and discriminator :math:`D_\phi` on 2-D data.
+r"""Chapter 12's GAN in PyTorch: MLP generator :math:`G_{\boldsymbol\theta}` and discriminator :math:`D_{\boldsymbol\phi}` on 2-D data.
 
 Training alternates one discriminator step on
-:math:`L_D = -\tfrac1B\sum\log D_\phi(\mathbf x) - \tfrac1B\sum\log(1 - D_\phi(G_\theta(\mathbf z)))` (real label 1,
-fake label 0) and one generator step on the non-saturating :math:`L_G = -\tfrac1B\sum\log D_\phi(G_\theta(\mathbf z))`
-(or the minimax :math:`\tfrac1B\sum\log(1 - D_\phi(G_\theta(\mathbf z)))`), and keeps snapshots (samples, the
+:math:`L_{D_{\boldsymbol\phi}} = -\tfrac1B\sum\log D_{\boldsymbol\phi}(\mathbf x) - \tfrac1B\sum\log(1 - D_{\boldsymbol\phi}(G_{\boldsymbol\theta}(\boldsymbol\zeta)))` (real label 1,
+fake label 0) and one generator step on the non-saturating :math:`L_{G_{\boldsymbol\theta}} = -\tfrac1B\sum\log D_{\boldsymbol\phi}(G_{\boldsymbol\theta}(\boldsymbol\zeta))`
+(or the minimax :math:`\tfrac1B\sum\log(1 - D_{\boldsymbol\phi}(G_{\boldsymbol\theta}(\boldsymbol\zeta)))`), and keeps snapshots (samples, the
 discriminator's field on a grid, mode coverage) for the chapter's widget.
 """
 from __future__ import annotations
@@ -55,7 +55,7 @@ def discriminator_loss(logits_real, logits_fake):
 
 
 def generator_loss(logits_fake, non_saturating: bool = True):
-    r"""Non-saturating :math:`-\overline{\log\sigma(a)}`, or the minimax :math:`\overline{\log(1-\sigma(a))} = -\overline{\operatorname{softplus}(a)}`."""
+    r"""Non-saturating :math:`-\overline{\log\sigma(z)}`, or the minimax :math:`\overline{\log(1-\sigma(z))} = -\overline{\operatorname{softplus}(z)}`."""
     if non_saturating:
         return F.softplus(-logits_fake).mean()
     return -F.softplus(logits_fake).mean()
@@ -74,7 +74,7 @@ def train_gan(config: GANConfig, device, seed: int = 0, non_saturating: bool = T
     -------
     dict
         ``steps`` (S,), snapshot step numbers (0 = before training); ``samples`` (S, n_eval, 2) from a fixed noise
-        batch; ``field`` (S, grid_n, grid_n), :math:`D_\phi` on the grid ``[-lim, lim]^2`` (rows are y);
+        batch; ``field`` (S, grid_n, grid_n), :math:`D_{\boldsymbol\phi}` on the grid ``[-lim, lim]^2`` (rows are y);
         ``covered`` (S,), modes covered; ``high_quality`` (S,); ``d_loss``, ``g_loss`` per step; ``grid_lim``;
         ``centers``; ``std``; ``seconds``.
     """
@@ -129,8 +129,8 @@ def best_response(G, D, steps: int = 300, lr: float = 1e-2, noise: int = 2, batc
                   n_eval: int = 1000, std: float = 0.05, centers=None) -> dict:
     r"""Train a copy of ``G`` against the frozen ``D`` alone: the generator's best response, and mode collapse.
 
-    For a fixed :math:`D_\phi` the generator's loss :math:`-\mathbb E\log D_\phi(G_\theta(\mathbf z))` is smallest
-    when every :math:`G_\theta(\mathbf z)` sits at the maximum of :math:`D_\phi`: a point mass. Only the
+    For a fixed :math:`D_{\boldsymbol\phi}` the generator's loss :math:`-\mathbb E\log D_{\boldsymbol\phi}(G_{\boldsymbol\theta}(\boldsymbol\zeta))` is smallest
+    when every :math:`G_{\boldsymbol\theta}(\boldsymbol\zeta)` sits at the maximum of :math:`D_{\boldsymbol\phi}`: a point mass. Only the
     discriminator's next move pushes the generator off it, which is why alternating updates matter.
 
     Returns

@@ -5,7 +5,7 @@ Each widget is handed what the notebook trained (no training here): a decoder as
 path (:func:`course_lib.models.ddpm.sample_ddpm`). Their default constructors, which the tests and
 ``benchmarks/widget_latency.py`` use, build a cheap analytic stand-in in well under a second and never import
 torch: probabilistic PCA's decoder of the digits (the optimum of a linear-Gaussian VAE), a mixture-of-Gaussians
-"generator" moving onto the ring with its exact optimal discriminator :math:`D^* = p_\text{data}/(p_\text{data} + p_g)`,
+"generator" moving onto the ring with its exact optimal discriminator :math:`D^*_{\boldsymbol\phi} = p_\text{data}/(p_\text{data} + p_g)`,
 and the forward process :math:`q(\mathbf x_t\mid\mathbf x_0)` alone.
 """
 from __future__ import annotations
@@ -51,8 +51,8 @@ def decoder_arrays(vae, X, y) -> dict:
 @functools.lru_cache(maxsize=1)
 def ppca_decoder() -> dict:
     r"""The stand-in: probabilistic PCA's decoder of the digits (pixels in [0, 1]),
-    :math:`\hat{\mathbf x} = \bar{\mathbf x} + \mathbf z\,\operatorname{diag}(\sqrt{\lambda_1}, \sqrt{\lambda_2})\mathbf V_2^\top`,
-    so that :math:`\mathbf z\sim\mathcal N(\mathbf 0, \mathbf I)` has the data's variance along the top two
+    :math:`\hat{\mathbf x} = \bar{\mathbf x} + \boldsymbol\zeta\,\operatorname{diag}(\sqrt{\lambda_1}, \sqrt{\lambda_2})\mathbf V_2^\top`,
+    so that :math:`\boldsymbol\zeta\sim\mathcal N(\mathbf 0, \mathbf I)` has the data's variance along the top two
     components (Tipping and Bishop 1999, with the noise variance taken as 0)."""
     from course_lib.landscape_experiment import digits
     from course_lib.linalg.svd import pca
@@ -66,13 +66,13 @@ def ppca_decoder() -> dict:
 
 
 def latent_view(decoder: dict, z1: float, z2: float, grid_n: int = 0) -> dict:
-    r"""Decode the latent point :math:`(z_1, z_2)`; name the nearest encoded digit; optionally a ``grid_n`` x
+    r"""Decode the latent point :math:`\boldsymbol\zeta = (\zeta_1, \zeta_2)`; name the nearest encoded digit; optionally a ``grid_n`` x
     ``grid_n`` mosaic of decodes over :math:`[-3, 3]^2`.
 
     Returns
     -------
     dict
-        ``image`` (8, 8) in [0, 1]; ``z`` (2,); ``nearest_label``; ``prior`` the standard normal density at z;
+        ``image`` (8, 8) in [0, 1]; ``z`` (2,); ``nearest_label``; ``prior`` the standard normal density at :math:`\boldsymbol\zeta`;
         ``mosaic`` (grid_n * 9 - 1, grid_n * 9 - 1) with NaN gutters when ``grid_n`` > 0.
     """
     z = np.array([float(z1), float(z2)])
@@ -95,7 +95,7 @@ def latent_view(decoder: dict, z1: float, z2: float, grid_n: int = 0) -> dict:
 
 @register_widget
 class LatentExplorer(BlittedWidget):
-    """Click the latent plane (or move the sliders): the decoder's digit at that z, beside a mosaic of the plane."""
+    """Click the latent plane (or move the sliders): the decoder's digit at that latent point ζ, beside a mosaic of the plane."""
 
     name = "12.latent_explorer"
     figsize = (9.0, 3.4)
@@ -121,7 +121,7 @@ class LatentExplorer(BlittedWidget):
             if abs(cx) < ZLIM and abs(cy) < ZLIM:
                 self.ax_z.text(cx, cy, str(digit), fontsize=10, weight="bold", ha="center", va="center",
                                color=DIGIT_COLOURS[digit], bbox={"fc": "white", "ec": "none", "alpha": 0.7, "pad": 0.4})
-        self.ax_z.set(xlim=(-ZLIM, ZLIM), ylim=(-ZLIM, ZLIM), xlabel="z₁", ylabel="z₂", aspect="equal")
+        self.ax_z.set(xlim=(-ZLIM, ZLIM), ylim=(-ZLIM, ZLIM), xlabel="ζ₁", ylabel="ζ₂", aspect="equal")
         self.ax_z.set_title(f"latent means ({d['kind']})", fontsize=9)
         self.marker = self.ax_z.scatter([0], [0], s=110, facecolor="none", edgecolor="black", lw=2)
         self.img = self.ax_img.imshow(np.zeros((8, 8)), cmap="gray_r", vmin=0, vmax=1)
@@ -129,7 +129,7 @@ class LatentExplorer(BlittedWidget):
         self.img_title = self.ax_img.set_title("decoded", fontsize=9)
         grid = latent_view(d, 0, 0, grid_n=11)["mosaic"]
         self.ax_grid.imshow(grid, cmap="gray_r", vmin=0, vmax=1, extent=(-ZLIM - 0.3, ZLIM + 0.3, -ZLIM - 0.3, ZLIM + 0.3))
-        self.ax_grid.set(xlabel="z₁", ylabel="z₂")
+        self.ax_grid.set(xlabel="ζ₁", ylabel="ζ₂")
         self.ax_grid.set_title("decodes over the plane", fontsize=9)
         (self.grid_marker,) = self.ax_grid.plot([0], [0], "+", color=PALETTE["vermillion"], ms=14, mew=2)
         self.moving(self.marker, self.img, self.img_title, self.grid_marker)
@@ -139,11 +139,11 @@ class LatentExplorer(BlittedWidget):
         self.img.set_data(data["image"])
         self.grid_marker.set_data([data["z"][0]], [data["z"][1]])
         self.img_title.set_text(f"decoded at ({data['z'][0]:.2f}, {data['z'][1]:.2f})")
-        self.readout = (f"z = ({data['z'][0]:.2f}, {data['z'][1]:.2f}); prior density p(z) = {data['prior']:.4f}; "
+        self.readout = (f"ζ = ({data['z'][0]:.2f}, {data['z'][1]:.2f}); prior density p(ζ) = {data['prior']:.4f}; "
                         f"the nearest encoded digit is a <b>{data['nearest_label']}</b>. Decoder: {self.decoder['kind']}.")
 
     def on_pointer(self, ax, x: float, y: float) -> dict | None:
-        """A press on the latent plane or on the mosaic moves z there."""
+        """A press on the latent plane or on the mosaic moves the latent point there."""
         if ax is self.ax_z or ax is self.ax_grid:
             return {"z1": float(np.clip(x, -ZLIM, ZLIM)), "z2": float(np.clip(y, -ZLIM, ZLIM))}
         return None
@@ -153,7 +153,7 @@ class LatentExplorer(BlittedWidget):
 
         return {key: w.FloatSlider(value=self.params[key], min=-ZLIM, max=ZLIM, step=0.05, description=label,
                                    readout_format=".2f")
-                for key, label in (("z1", "z₁"), ("z2", "z₂"))}
+                for key, label in (("z1", "ζ₁"), ("z2", "ζ₂"))}
 
 
 # -- GAN training dynamics ----------------------------------------------------------------------------------
@@ -166,7 +166,7 @@ def _mixture_density(points, means, std):
 def analytic_gan_snapshots(n_snap: int = 21, n: int = 400, grid_n: int = 41, lim: float = 3.0) -> dict:
     r"""The stand-in for a GAN run: a generator that is a mixture of Gaussians moving from the origin onto the ring,
     reaching one more mode every few snapshots (so coverage rises as in a run), and at each snapshot the exact
-    optimal discriminator :math:`D^* = p_\text{data}/(p_\text{data} + p_g)` on the grid. Same keys as
+    optimal discriminator :math:`D^*_{\boldsymbol\phi} = p_\text{data}/(p_\text{data} + p_g)` on the grid. Same keys as
     :func:`course_lib.models.gan.train_gan`'s result."""
     rng = np.random.default_rng(0)
     centers, std = G.ring_centers(), 0.05
@@ -189,7 +189,7 @@ def analytic_gan_snapshots(n_snap: int = 21, n: int = 400, grid_n: int = 41, lim
                            ("high_quality", cov["high_quality"])):
             out[key].append(value)
     result = {k: np.array(v) for k, v in out.items()}
-    result.update(grid_lim=lim, centers=centers, std=std, kind="analytic stand-in: D* of a moving mixture")
+    result.update(grid_lim=lim, centers=centers, std=std, kind="analytic stand-in: D*_φ of a moving mixture")
     return result
 
 
@@ -217,11 +217,11 @@ class GANDynamics(BlittedWidget):
         self.ax_f, self.ax_c = fig.subplots(1, 2, width_ratios=[1.1, 1])
         self.field = self.ax_f.imshow(r["field"][0], origin="lower", extent=(-lim, lim, -lim, lim), cmap="cividis",
                                       vmin=0, vmax=1)
-        fig.colorbar(self.field, ax=self.ax_f, shrink=0.85, label="D(x): probability 'real'")
+        fig.colorbar(self.field, ax=self.ax_f, shrink=0.85, label="D_φ(x): probability 'real'")
         modes = self.ax_f.scatter(r["centers"][:, 0], r["centers"][:, 1], s=60, marker="x",
                                   color=PALETTE["vermillion"], label="data modes", zorder=3)
         self.samples = self.ax_f.scatter(r["samples"][0][:, 0], r["samples"][0][:, 1], s=5, color=PALETTE["purple"],
-                                         alpha=0.8, lw=0, label="G(z) samples")
+                                         alpha=0.8, lw=0, label="G_θ(ζ) samples")
         self.ax_f.set(xlabel="x₁", ylabel="x₂", aspect="equal", xlim=(-lim, lim), ylim=(-lim, lim))
         self.ax_f.legend(loc="upper left", bbox_to_anchor=(0, -0.16), ncol=2, fontsize=LEGEND_FONTSIZE, frameon=False)
         steps = r["steps"]
@@ -239,9 +239,9 @@ class GANDynamics(BlittedWidget):
         self.field.set_data(data["field"])
         self.samples.set_offsets(data["samples"])
         self.step_line.set_xdata([data["step"], data["step"]])
-        self.title.set_text(f"step {data['step']}: D(x) and G(z)")
+        self.title.set_text(f"step {data['step']}: D_φ(x) and G_θ(ζ)")
         self.readout = (f"step {data['step']}: <b>{data['covered']} of 8</b> modes covered, "
-                        f"{100 * data['high_quality']:.0f}% of the samples within 3 sd of a mode; D(x) ranges "
+                        f"{100 * data['high_quality']:.0f}% of the samples within 3 sd of a mode; D_φ(x) ranges "
                         f"{data['field'].min():.2f} to {data['field'].max():.2f} (1/2 everywhere at the equilibrium "
                         f"p_g = p_data). Source: {self.run.get('kind', 'the notebook run')}.")
 
