@@ -13,6 +13,13 @@ The package is layered like the course (see README, "Maintainer guide"):
 - ``regularization``, ``regularization_layers``, ``regularization_experiment``  chapter 07
 - ``landscapes``, ``mode_connectivity``, ``curvature``, ``net_objective``, ``landscape_experiment``  chapter 08
 - ``convolution``, ``cnn_experiment``         chapter 09 (engine ops in ``autograd.conv``)
+- ``corpus``, ``ngram``  chapters 10-11: the character corpus and its n-gram baselines
+- ``recurrent``         chapter 10 (engine cells in ``autograd.recurrent``)
+- ``attention``, ``engine_gpt``, ``hardware``  chapter 11 (engine ops in ``autograd.attention``)
+- ``generative``        chapter 12
+- ``graphs``, ``neural_ode``  chapter 13 (engine op in ``autograd.gcn``)
+- ``robustness``, ``explain``, ``transfer``  chapter 14
+- ``scaling``, ``roofline``, ``precision``, ``data_parallel``  chapter 15
 - ``models``            the PyTorch models of the GPU-tier chapters (imported only where used)
 - ``device``            device and size-preset choice for the PyTorch chapters
 - ``widgets``           compute functions + thin views (imports the math, never the reverse)
