@@ -3,14 +3,14 @@ r"""Fixed-step ODE solvers and the adjoint method, in PyTorch (chapter 13), with
 ``odeint(func, y0, t, method="rk4", options={"step_size": dt})`` and ``odeint_adjoint(...)`` take
 and return what ``torchdiffeq.odeint`` and ``torchdiffeq.odeint_adjoint`` do for their fixed-grid
 solvers (``tests/test_neural_ode.py`` compares values and gradients with torchdiffeq 0.2.5):
-``func(t, y)`` returns :math:`d\mathbf y/dt = f_\theta(t, \mathbf y)` (an ``nn.Module`` for the adjoint),
+``func(t, y)`` returns :math:`d\mathbf y/dt = f_{\boldsymbol\theta}(t, \mathbf y)` (an ``nn.Module`` for the adjoint),
 ``y0`` is a tensor of any shape, ``t`` a 1-D tensor of strictly increasing or decreasing times, and the
 result has shape ``(len(t), *y0.shape)`` with ``result[0] = y0``.
 
 Solvers (one step from :math:`(t, \mathbf y)` by :math:`\Delta t`):
 
 - ``"euler"`` (order 1): :math:`\mathbf y + \Delta t\,f(t, \mathbf y)`; a residual block
-  :math:`\mathbf y + g(\mathbf y)` is one Euler step with :math:`\Delta t\,f = g`.
+  :math:`\mathbf y + \operatorname{res}(\mathbf y)` is one Euler step with :math:`\operatorname{res} = \Delta t\,f`.
 - ``"midpoint"`` (order 2).
 - ``"rk4"`` (order 4): **Kutta's 3/8 rule**, which is what torchdiffeq's fixed-step ``"rk4"`` runs;
   ``"rk4_classic"``: the classical Runge-Kutta method (weights 1/6, 1/3, 1/3, 1/6), also order 4.
@@ -32,13 +32,14 @@ SPIRAL_A = ((-0.1, 2.0), (-2.0, -0.1))
 
 
 def spiral(t, y):
-    r"""torchdiffeq's example dynamics :math:`d\mathbf y/dt = \mathbf y^{3}\mathbf A` (cube element-wise, :math:`\mathbf y`
-    a row vector), :math:`\mathbf A = \begin{pmatrix}-0.1 & 2\\ -2 & -0.1\end{pmatrix}`: ``(y ** 3) @ A``, shape (..., 2)."""
+    r"""torchdiffeq's example dynamics :math:`d\mathbf y/dt = \mathbf y^{3}\mathbf C` (cube element-wise, :math:`\mathbf y`
+    a row vector), :math:`\mathbf C = \begin{pmatrix}-0.1 & 2\\ -2 & -0.1\end{pmatrix}` (``SPIRAL_A``, torchdiffeq's
+    ``true_A``; bold A is the chapter's adjacency): ``(y ** 3) @ C``, shape (..., 2)."""
     return (y ** 3) @ torch.tensor(SPIRAL_A, dtype=y.dtype, device=y.device)
 
 
 def convergence_slope(steps, errors) -> float:
-    r"""The observed order :math:`p` in :math:`\text{error} \approx C\,\Delta t^{p}`: the least-squares slope of
+    r"""The observed order :math:`r` in :math:`\text{error} \approx C\,\Delta t^{r}`: the least-squares slope of
     :math:`\log(\text{error})` against :math:`\log\Delta t`."""
     steps, errors = torch.as_tensor(steps, dtype=torch.float64), torch.as_tensor(errors, dtype=torch.float64)
     if len(steps) < 2 or len(steps) != len(errors) or not bool((steps > 0).all() & (errors > 0).all()):
@@ -270,10 +271,10 @@ def odeint_adjoint(func, y0, t, *, rtol=1e-7, atol=1e-9, method="rk4", options=N
         \frac{d\mathbf a}{dt} = -\mathbf a\frac{\partial f_\theta}{\partial\mathbf y},\qquad
         \frac{d\mathbf a_\theta}{dt} = -\mathbf a\frac{\partial f_\theta}{\partial\theta},
 
-    starting from :math:`\mathbf a(t_{T-1}) = \partial L/\partial\mathbf y(t_{T-1})` and :math:`\mathbf a_\theta = \mathbf 0`,
+    starting from :math:`\mathbf a(t_{T-1}) = \partial L/\partial\mathbf y(t_{T-1})` and :math:`\mathbf a_{\boldsymbol\theta} = \mathbf 0`,
     adding :math:`\partial L/\partial\mathbf y(t_k)` to :math:`\mathbf a` at each earlier output time. Then
     :math:`\partial L/\partial\mathbf y_0 = \mathbf a(t_0)` and
-    :math:`\partial L/\partial\theta = \mathbf a_\theta(t_0) = \int_{t_0}^{t_{T-1}}\mathbf a\,\partial f_\theta/\partial\theta\,dt`.
+    :math:`\partial L/\partial\boldsymbol\theta = \mathbf a_{\boldsymbol\theta}(t_0) = \int_{t_0}^{t_{T-1}}\mathbf a\,\partial f_{\boldsymbol\theta}/\partial\boldsymbol\theta\,dt`.
     The minus signs come from integrating backwards. The state :math:`\mathbf y` is recomputed backwards
     (restarted from the stored output at each :math:`t_k`), so memory is constant in the number of steps;
     the price is a backward solve of the augmented system, with a vector-Jacobian product per stage, and

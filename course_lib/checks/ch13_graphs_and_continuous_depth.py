@@ -2,7 +2,7 @@ r"""Chapter 13: the graded questions on graph matrices, message passing, the GCN
 
 The references are :mod:`course_lib.graphs` (tested against networkx, scipy and PyTorch Geometric in
 ``tests/test_graphs.py``), the dense GCN formula (tested against the engine, torch and PyG in
-``tests/test_autograd_gcn.py``), and closed forms for the linear ODE :math:`d\mathbf y/dt = \mathbf M\mathbf y`
+``tests/test_autograd_gcn.py``), and closed forms for the linear ODE :math:`d\mathbf y/dt = \mathbf C\mathbf y` (the argument ``M``)
 (matrix exponentials, Van Loan's block formula for the parameter gradient). No torch is imported.
 Every check draws fresh graphs (with isolated nodes and a bipartite piece) and arrays from ``t.rng``;
 ``mistakes`` names the usual slips: the self-loops forgotten, the symmetric normalization replaced by a
@@ -200,9 +200,9 @@ def _check_gcn_grad(t: Tester):
         X, W, Gr = t.rng.standard_normal((n, d_in)), t.rng.standard_normal((d_out, d_in)), t.rng.standard_normal((n, d_out))
         case = {"P": P, "X": X, "W": W, "G": Gr}
         t.expect_close(t.call(P.copy(), X.copy(), W.copy(), Gr.copy()), P.T @ Gr @ W, case=case, mistakes=_known({
-            "The message goes back along reversed edges: multiply by P^T, not P.": P @ Gr @ W,
-            "Do not forget the propagation: Y = P X W^T, so dL/dX = P^T G W.": Gr @ W,
-            "Y = P X W^T, so the weight comes back untransposed: P^T G W.": P.T @ Gr @ W.T if d_in == d_out else None,
+            "The message goes back along reversed edges: multiply by R^T (the argument P, so P^T), not R.": P @ Gr @ W,
+            "Do not forget the propagation: Y = R X W^T, so dL/dX = R^T G W.": Gr @ W,
+            "Y = R X W^T, so the weight comes back untransposed: R^T G W.": P.T @ Gr @ W.T if d_in == d_out else None,
         }))
 
 
@@ -246,7 +246,7 @@ def _check_rk4(t: Tester):
 
 
 # -- 11-12. the adjoint method -----------------------------------------------------------------------------------
-ADJOINT_CASE = "dy/dt = M y, L = ||y(T)||^2 / 2"
+ADJOINT_CASE = "dy/dt = C y with C = M, L = ||y(t1)||^2 / 2 with t1 = T"
 
 
 def _linear_case(t: Tester):
@@ -262,11 +262,11 @@ def _check_adjoint_state(t: Tester):
         case = {"M": M, "y0": y0, "T": T, "loss": ADJOINT_CASE}
         t.expect_close(t.call(M.copy(), y0.copy(), T), scipy.linalg.expm(M.T * T) @ yT, case=case, rtol=1e-6,
                        mistakes=_known({
-            "Sign: da/dt = -a^T df/dy = -M^T a, and integrating it *backwards* from T to 0 gives "
-            "a(0) = exp(M^T T) a(T), not exp(-M^T T) a(T).": scipy.linalg.expm(-M.T * T) @ yT,
-            "The adjoint uses the transpose: da/dt = -M^T a, so a(0) = exp(M^T T) a(T), not exp(M T) a(T).":
+            "Sign: da/dt = -(df/dy)^T a = -C^T a, and integrating it *backwards* from t1 to 0 gives "
+            "a(0) = exp(C^T t1) a(t1), not exp(-C^T t1) a(t1).": scipy.linalg.expm(-M.T * T) @ yT,
+            "The adjoint uses the transpose: da/dt = -C^T a, so a(0) = exp(C^T t1) a(t1), not exp(C t1) a(t1).":
                 scipy.linalg.expm(M * T) @ yT,
-            "a(T) = dL/dy(T) = y(T) is where the adjoint starts; integrate it back to t = 0.": yT,
+            "a(t1) = dL/dy(t1) = y(t1) is where the adjoint starts; integrate it back to t = 0.": yT,
         }))
 
 
@@ -286,8 +286,8 @@ def _check_adjoint_param(t: Tester):
         ref = _param_grad(M, y0, T)
         case = {"M": M, "y0": y0, "T": T, "loss": ADJOINT_CASE}
         t.expect_close(t.call(M.copy(), y0.copy(), T), ref, case=case, rtol=1e-6, atol=1e-8, mistakes=_known({
-            "Sign: integrating da_theta/dt = -a y^T from T back to 0 gives +int_0^T a(t) y(t)^T dt.": -ref,
-            "dL/dM_ij = int a_i(t) y_j(t) dt: the outer product a y^T, not y a^T.": _param_grad(M, y0, T, True),
-            "Integrate a(t) y(t)^T over [0, T]; the product at t = 0 alone is not the gradient.":
+            "Sign: integrating da_theta/dt = -a y^T from t1 back to 0 gives +int_0^t1 a(t) y(t)^T dt.": -ref,
+            "dL/dC_ij = int a_i(t) y_j(t) dt: the outer product a y^T, not y a^T.": _param_grad(M, y0, T, True),
+            "Integrate a(t) y(t)^T over [0, t1]; the product at t = 0 alone is not the gradient.":
                 np.outer(scipy.linalg.expm(M.T * T) @ scipy.linalg.expm(M * T) @ y0, y0),
         }))

@@ -1,7 +1,7 @@
 r"""Chapter 13's graph convolutional network in PyTorch (Kipf & Welling 2017), on a dense propagation matrix,
 and its semi-supervised training loop (a few labelled nodes, the rest predicted).
 
-A layer is :math:`\mathbf H' = \hat{\mathbf A}\mathbf H\mathbf W^\top + \mathbf b` with
+A layer maps node features :math:`\mathbf X` to :math:`\hat{\mathbf A}\mathbf X\mathbf W^\top + \mathbf b` with
 :math:`\hat{\mathbf A} = \tilde{\mathbf D}^{-1/2}(\mathbf A + \mathbf I)\tilde{\mathbf D}^{-1/2}`
 (:func:`course_lib.graphs.normalized_adjacency`); ``torch_geometric.nn.GCNConv`` computes the same from
 ``edge_index`` (``tests/test_autograd_gcn.py`` checks it). "The same network without the graph" is this

@@ -1,5 +1,5 @@
-r"""Chapter 13's neural ODE in PyTorch: a learned field :math:`f_\theta(t, \mathbf y)` fitted to the spiral
-:math:`d\mathbf y/dt = \mathbf y^{3}\mathbf A` (torchdiffeq's example, ``examples/ode_demo.py``), by
+r"""Chapter 13's neural ODE in PyTorch: a learned field :math:`f_{\boldsymbol\theta}(t, \mathbf y)` fitted to the spiral
+:math:`d\mathbf y/dt = \mathbf y^{3}\mathbf C` (torchdiffeq's example, ``examples/ode_demo.py``), by
 :func:`course_lib.neural_ode.odeint_adjoint` or by backprop through :func:`~course_lib.neural_ode.odeint`.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ __all__ = ["ODEFunc", "spiral_data", "fit_spiral"]
 
 
 class ODEFunc(torch.nn.Module):
-    r""":math:`f_\theta(t, \mathbf y) = \mathbf W_2\tanh(\mathbf W_1\mathbf y^{3} + \mathbf b_1) + \mathbf b_2`, torchdiffeq's demo field
+    r""":math:`f_{\boldsymbol\theta}(t, \mathbf y) = \mathbf W_2\tanh(\mathbf W_1\mathbf y^{3} + \mathbf b_1) + \mathbf b_2`, torchdiffeq's demo field
     (hidden width :math:`n_h` = ``hidden_size``, weights :math:`\mathcal N(0, 0.1^2)`, biases 0). Autonomous: ``t`` is unused."""
 
     def __init__(self, hidden_size: int = 50):
