@@ -44,10 +44,10 @@ def soft_lookup(query, keys, values, temperature: float = 1.0) -> tuple[np.ndarr
 
     Notes
     -----
-    .. math:: \alpha_i = \operatorname{softmax}_i\bigl(\mathbf k_i\cdot\mathbf q/\tau\bigr),\qquad
-              \text{out} = \sum_{i=1}^{n} \alpha_i\,\mathbf v_i .
+    .. math:: \alpha_s = \operatorname{softmax}_s\bigl(\mathbf k_s\cdot\mathbf q/\tau\bigr),\qquad
+              \text{out} = \sum_{s=1}^{n} \alpha_s\,\mathbf v_s .
 
-    A Python ``dict`` returns :math:`\mathbf v_i` for the one key equal to the query; attention returns a convex
+    A Python ``dict`` returns :math:`\mathbf v_s` for the one key equal to the query; attention returns a convex
     combination of all values, differentiable in the query, the keys and the values.
     """
     q, k, v = (np.asarray(a, dtype=np.float64) for a in (query, keys, values))
@@ -218,7 +218,7 @@ def softmax_saturation(d_k: int, T: int = 16, n: int = 2_000, scaled: bool = Tru
 def split_heads(x, n_heads: int) -> np.ndarray:
     r"""(B, T, d_model) -> (B, n_heads, T, head_size) with head_size = d_model / n_heads.
 
-    Head :math:`h` gets the columns :math:`h\,d_k, \dots, (h+1)d_k - 1` of the model's width: a reshape to
+    Head :math:`j` (counted from 0) gets the columns :math:`j\,d_k, \dots, (j+1)d_k - 1` of the model's width: a reshape to
     (B, T, n_heads, head_size) then a transpose of the time and head axes. (A reshape straight to
     (B, n_heads, T, head_size) would mix time steps into heads.)
     """

@@ -152,7 +152,7 @@ def _check_split(t: Tester):
         x = t.rng.standard_normal((B, T, h * hs))
         t.expect_close(t.call(x, h), A.split_heads(x, h), case={"x": x, "n_heads": h}, mistakes=_known({
             RESHAPE_ONLY: x.reshape(B, h, T, hs),
-            "Head h takes the contiguous columns h*head_size ... (h+1)*head_size - 1: reshape to "
+            "Head j takes the contiguous columns j*head_size ... (j+1)*head_size - 1: reshape to "
             "(B, T, n_heads, head_size), not (B, T, head_size, n_heads).":
                 x.reshape(B, T, hs, h).transpose(0, 3, 1, 2) if hs > 1 else None,
         }))
