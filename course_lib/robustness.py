@@ -2,20 +2,20 @@ r"""Chapter 14: adversarial examples (FGSM, PGD under :math:`L_\infty` and :math
 adversarial training, gradient masking, and data augmentation as a robustness tool.
 
 Notation: :math:`\mathbf{x} \in [0, 1]^d` a clean input with label :math:`y`, :math:`\boldsymbol\delta` a
-perturbation, :math:`\tilde{\mathbf{x}} = \mathbf{x} + \boldsymbol\delta` the adversarial input, :math:`\epsilon`
-the budget (:math:`\lVert\boldsymbol\delta\rVert_p \le \epsilon`), :math:`L` the cross-entropy loss and
-:math:`\alpha` the PGD step size.
+perturbation, :math:`\tilde{\mathbf{x}} = \mathbf{x} + \boldsymbol\delta` the adversarial input,
+:math:`\epsilon_{\text{adv}}` the budget (:math:`\lVert\boldsymbol\delta\rVert_p \le \epsilon_{\text{adv}}`), :math:`L` the cross-entropy loss and
+:math:`\eta_{\text{adv}}` the PGD step size.
 
 - :func:`linear_worst_case`: for a linear score :math:`\mathbf{w}^\top\mathbf{x}` the largest change over the
-  :math:`L_\infty` ball is :math:`\epsilon\lVert\mathbf{w}\rVert_1`, reached at
-  :math:`\boldsymbol\delta = \epsilon\,\operatorname{sign}(\mathbf{w})` (Hölder's inequality); over the
-  :math:`L_2` ball it is :math:`\epsilon\lVert\mathbf{w}\rVert_2`.
-- :func:`fgsm`: :math:`\tilde{\mathbf{x}} = \operatorname{clip}_{[0,1]}(\mathbf{x} + \epsilon\,\operatorname{sign}
-  \nabla_{\mathbf{x}} L)`: one step *up* the loss.
+  :math:`L_\infty` ball is :math:`\epsilon_{\text{adv}}\lVert\mathbf{w}\rVert_1`, reached at
+  :math:`\boldsymbol\delta = \epsilon_{\text{adv}}\,\operatorname{sign}(\mathbf{w})` (Hölder's inequality); over the
+  :math:`L_2` ball it is :math:`\epsilon_{\text{adv}}\lVert\mathbf{w}\rVert_2`.
+- :func:`fgsm`: :math:`\tilde{\mathbf{x}} = \operatorname{clip}_{[0,1]}(\mathbf{x} +
+  \epsilon_{\text{adv}}\,\operatorname{sign}\nabla_{\mathbf{x}} L)`: one step *up* the loss.
 - :func:`pgd`: repeated steps, each followed by the projection :math:`\Pi` back onto the ball around the clean
   input and the clamp to the valid pixel range (their composition is the projection onto the intersection for
   :math:`L_\infty`, and stays feasible for :math:`L_2`).
-- :func:`robust_accuracy`, :func:`accuracy_curve`: accuracy against :math:`\epsilon`, measured.
+- :func:`robust_accuracy`, :func:`accuracy_curve`: accuracy against :math:`\epsilon_{\text{adv}}`, measured.
 - :func:`pgd_attack`: an attack with fixed settings, in the form adversarial training takes.
 - :class:`ScaledLogits`: a "defence" that multiplies the logits: the same predictions, a saturated softmax and
   zero cross-entropy gradients, so FGSM on the cross-entropy fails while the margin loss still breaks it
@@ -38,12 +38,14 @@ NORMS = ("linf", "l2")
 
 def linear_worst_case(w, eps: float, norm: str = "linf") -> tuple[float, np.ndarray]:
     r"""The largest change of :math:`\mathbf{w}^\top\mathbf{x}` over :math:`\lVert\boldsymbol\delta\rVert \le
-    \epsilon`, and the perturbation that reaches it.
+    \epsilon_{\text{adv}}`, and the perturbation that reaches it.
 
-    :math:`\max_{\lVert\boldsymbol\delta\rVert_\infty\le\epsilon}\mathbf{w}^\top\boldsymbol\delta =
-    \epsilon\lVert\mathbf{w}\rVert_1` at :math:`\boldsymbol\delta = \epsilon\operatorname{sign}(\mathbf{w})`;
-    :math:`\max_{\lVert\boldsymbol\delta\rVert_2\le\epsilon}\mathbf{w}^\top\boldsymbol\delta =
-    \epsilon\lVert\mathbf{w}\rVert_2` at :math:`\boldsymbol\delta = \epsilon\mathbf{w}/\lVert\mathbf{w}\rVert_2`
+    :math:`\max_{\lVert\boldsymbol\delta\rVert_\infty\le\epsilon_{\text{adv}}}\mathbf{w}^\top\boldsymbol\delta =
+    \epsilon_{\text{adv}}\lVert\mathbf{w}\rVert_1` at
+    :math:`\boldsymbol\delta = \epsilon_{\text{adv}}\operatorname{sign}(\mathbf{w})`;
+    :math:`\max_{\lVert\boldsymbol\delta\rVert_2\le\epsilon_{\text{adv}}}\mathbf{w}^\top\boldsymbol\delta =
+    \epsilon_{\text{adv}}\lVert\mathbf{w}\rVert_2` at
+    :math:`\boldsymbol\delta = \epsilon_{\text{adv}}\mathbf{w}/\lVert\mathbf{w}\rVert_2`
     (Hölder's inequality with the dual norm). Ignores the pixel range.
 
     Parameters
@@ -78,14 +80,15 @@ def _per_example_norm(delta: torch.Tensor) -> torch.Tensor:
 
 
 def project_linf(delta: torch.Tensor, eps: float) -> torch.Tensor:
-    r"""The Euclidean projection of each perturbation onto :math:`\{\lVert\boldsymbol\delta\rVert_\infty\le\epsilon\}`:
-    clip every coordinate to :math:`[-\epsilon, \epsilon]`."""
+    r"""The Euclidean projection of each perturbation onto
+    :math:`\{\lVert\boldsymbol\delta\rVert_\infty\le\epsilon_{\text{adv}}\}`: clip every coordinate to :math:`[-\epsilon_{\text{adv}}, \epsilon_{\text{adv}}]`."""
     return delta.clamp(-eps, eps)
 
 
 def project_l2(delta: torch.Tensor, eps: float) -> torch.Tensor:
     r"""The Euclidean projection of each perturbation (a batch, N first) onto :math:`\{\lVert\boldsymbol\delta\rVert_2
-    \le\epsilon\}`: rescale to length :math:`\epsilon` those that are longer, leave the others."""
+    \le\epsilon_{\text{adv}}\}`: rescale to length :math:`\epsilon_{\text{adv}}` those that are longer, leave the
+    others."""
     n = _per_example_norm(delta)
     return delta * torch.clamp(eps / n.clamp_min(1e-30), max=1.0)
 
@@ -130,7 +133,7 @@ def _as_batch(x, y):
 def fgsm(model, x, y, eps: float, loss: str = "ce") -> torch.Tensor:
     r"""The fast gradient sign method (Goodfellow et al. 2015), :math:`L_\infty`.
 
-    :math:`\tilde{\mathbf{x}} = \operatorname{clip}_{[0,1]}\bigl(\mathbf{x} + \epsilon\,\operatorname{sign}
+    :math:`\tilde{\mathbf{x}} = \operatorname{clip}_{[0,1]}\bigl(\mathbf{x} + \epsilon_{\text{adv}}\,\operatorname{sign}
     \nabla_{\mathbf{x}} L(f(\mathbf{x}), y)\bigr)`: the first-order maximizer of the loss over the
     :math:`L_\infty` ball (:func:`linear_worst_case` applied to the linearized loss), then the clamp.
 
@@ -157,11 +160,11 @@ def pgd(model, x, y, eps: float, norm: str = "linf", step_size: float | None = N
     r"""Projected gradient ascent on the loss (Madry et al. 2018), under :math:`L_\infty` or :math:`L_2`.
 
     .. math::
-        \tilde{\mathbf{x}}^{(t+1)} = \operatorname{clip}_{[0,1]}\Bigl(\mathbf{x} + \Pi_\epsilon\bigl(
-        \tilde{\mathbf{x}}^{(t)} + \alpha\,\mathbf{s}^{(t)} - \mathbf{x}\bigr)\Bigr),
+        \tilde{\mathbf{x}}^{(t+1)} = \operatorname{clip}_{[0,1]}\Bigl(\mathbf{x} + \Pi_{\mathcal S}\bigl(
+        \tilde{\mathbf{x}}^{(t)} + \eta_{\text{adv}}\,\mathbf{s}^{(t)} - \mathbf{x}\bigr)\Bigr),
 
     with the step direction :math:`\mathbf{s} = \operatorname{sign}\nabla L` (:math:`L_\infty`, the steepest
-    ascent for that norm) or :math:`\nabla L/\lVert\nabla L\rVert_2` (:math:`L_2`), and :math:`\Pi_\epsilon`
+    ascent for that norm) or :math:`\nabla L/\lVert\nabla L\rVert_2` (:math:`L_2`), and :math:`\Pi_{\mathcal S}`
     :func:`project_linf` or :func:`project_l2`. Clamping after the projection keeps the point in the ball:
     each coordinate of :math:`\boldsymbol\delta` only moves toward 0, because :math:`\mathbf{x}` is in range.
 
@@ -171,8 +174,8 @@ def pgd(model, x, y, eps: float, norm: str = "linf", step_size: float | None = N
     eps : float
     norm : {"linf", "l2"}
     step_size : float, optional
-        :math:`\alpha`; by default :math:`2.5\,\epsilon/T` (Madry et al.'s choice), so that the iterates can
-        cross the ball.
+        :math:`\eta_{\text{adv}}`; by default :math:`2.5\,\epsilon_{\text{adv}}/T` (Madry et al.'s choice), so that
+        the iterates can cross the ball.
     n_steps : int
         :math:`T`.
     random_start : bool

@@ -66,7 +66,7 @@ def test_widgets_redraw_on_a_move():
     w = AttackExplorer()
     before = w.png()
     w.update(eps=0.25)
-    assert w.png() != before and "ε = 0.25" in w.readout and "≤ ε" in w.readout
+    assert w.png() != before and "ε_adv = 0.25" in w.readout and "≤ ε_adv" in w.readout
     v = AttributionMaps()
     before = v.png()
     v.update(method="saliency", weights="randomized")

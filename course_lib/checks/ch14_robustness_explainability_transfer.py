@@ -4,7 +4,7 @@ NumPy only (no torch at import or at run time): the references below are closed 
 models, where the input gradient is exact, and the PGD/IG update rules applied to given gradients.
 ``tests/test_checks_ch14.py`` checks them against :mod:`course_lib.robustness` and :mod:`course_lib.explain`
 (PyTorch) and captum. The named slips: the FGSM step taken down the loss (the wrong sign), the clamp to the
-valid pixel range forgotten, the projection back onto the :math:`\epsilon`-ball forgotten (or made around 0
+valid pixel range forgotten, the projection back onto the :math:`\epsilon_{\text{adv}}`-ball forgotten (or made around 0
 instead of around the clean input), IG without the :math:`(\mathbf{x} - \bar{\mathbf{x}})` factor, the left
 Riemann sum for the midpoint rule, the L2 norm where the L-infinity ball's dual is the L1 norm.
 """
@@ -70,7 +70,7 @@ def _logistic_case(t: Tester, d: int):
 
 
 def fgsm_logistic(x, y, w, b, eps):
-    r""":math:`\operatorname{clip}_{[0,1]}(\mathbf{x} + \epsilon\operatorname{sign}((p - y)\mathbf{w}))`, with
+    r""":math:`\operatorname{clip}_{[0,1]}(\mathbf{x} + \epsilon_{\text{adv}}\operatorname{sign}((p - y)\mathbf{w}))`, with
     :math:`p = \sigma(\mathbf{w}^\top\mathbf{x} + b)`: the binary cross-entropy's input gradient is
     :math:`(p - y)\mathbf{w}`."""
     return np.clip(x + eps * np.sign((_sigmoid(w @ x + b) - y) * w), 0, 1)
@@ -109,7 +109,7 @@ def _check_project_linf(t: Tester):
 
 
 def project_l2(delta, eps):
-    r"""Each row of ``delta`` (N, d) rescaled to length :math:`\epsilon` if it is longer, else unchanged."""
+    r"""Each row of ``delta`` (N, d) rescaled to length :math:`\epsilon_{\text{adv}}` if it is longer, else unchanged."""
     n = np.linalg.norm(delta, axis=1, keepdims=True)
     return delta * np.minimum(1.0, eps / np.maximum(n, 1e-300))
 
@@ -133,17 +133,17 @@ def _check_project_l2(t: Tester):
         }))
 
 
-def pgd_step_linf(x_adv, x, grad, eps, alpha):
-    r"""One PGD step under L-inf: :math:`\operatorname{clip}_{[0,1]}(\mathbf{x} + \operatorname{clip}_{[-\epsilon,
-    \epsilon]}(\tilde{\mathbf{x}} + \alpha\operatorname{sign}\nabla L - \mathbf{x}))`."""
-    return np.clip(x + np.clip(x_adv + alpha * np.sign(grad) - x, -eps, eps), 0, 1)
+def pgd_step_linf(x_adv, x, grad, eps, step_size):
+    r"""One PGD step under L-inf: :math:`\operatorname{clip}_{[0,1]}(\mathbf{x} + \operatorname{clip}_{[-\epsilon_{\text{adv}},
+    \epsilon_{\text{adv}}]}(\tilde{\mathbf{x}} + \eta_{\text{adv}}\operatorname{sign}\nabla L - \mathbf{x}))`."""
+    return np.clip(x + np.clip(x_adv + step_size * np.sign(grad) - x, -eps, eps), 0, 1)
 
 
-def pgd_step_l2(x_adv, x, grad, eps, alpha):
+def pgd_step_l2(x_adv, x, grad, eps, step_size):
     r"""One PGD step under L2, rows are examples: the normalized gradient step, then :func:`project_l2` of the
     perturbation, then the pixel clamp."""
     g = grad / np.maximum(np.linalg.norm(grad, axis=1, keepdims=True), 1e-300)
-    return np.clip(x + project_l2(x_adv + alpha * g - x, eps), 0, 1)
+    return np.clip(x + project_l2(x_adv + step_size * g - x, eps), 0, 1)
 
 
 def _pgd_case(t: Tester, n: int, d: int, eps: float):
@@ -157,16 +157,16 @@ def _pgd_case(t: Tester, n: int, d: int, eps: float):
 def _check_pgd_linf(t: Tester):
     for n, d in ((1, 6), (3, 10), (int(t.rng.integers(2, 6)), int(t.rng.integers(10, 30)))):
         eps = float(t.rng.uniform(0.05, 0.3))
-        alpha = float(eps * t.rng.uniform(0.5, 1.5))
+        step_size = float(eps * t.rng.uniform(0.5, 1.5))
         x, x_adv, g = _pgd_case(t, n, d, eps)
-        raw = x_adv + alpha * np.sign(g)
-        t.expect_close(t.call(x_adv, x, g, eps, alpha), pgd_step_linf(x_adv, x, g, eps, alpha),
-                       case={"x_adv": x_adv, "x": x, "grad": g, "eps": eps, "alpha": alpha}, mistakes=_known({
-            SIGN: pgd_step_linf(x_adv, x, -g, eps, alpha),
+        raw = x_adv + step_size * np.sign(g)
+        t.expect_close(t.call(x_adv, x, g, eps, step_size), pgd_step_linf(x_adv, x, g, eps, step_size),
+                       case={"x_adv": x_adv, "x": x, "grad": g, "eps": eps, "step_size": step_size}, mistakes=_known({
+            SIGN: pgd_step_linf(x_adv, x, -g, eps, step_size),
             PROJECT: np.clip(raw, 0, 1),
             CLAMP: x + np.clip(raw - x, -eps, eps),
-            "Under L-inf the steepest ascent step is alpha * sign(grad), not alpha * grad: every pixel moves by "
-            "the same alpha.": np.clip(x + np.clip(x_adv + alpha * g - x, -eps, eps), 0, 1),
+            "Under L-inf the steepest ascent step is step_size * sign(grad), not step_size * grad: every pixel "
+            "moves by the same step_size.": np.clip(x + np.clip(x_adv + step_size * g - x, -eps, eps), 0, 1),
         }))
 
 
@@ -174,17 +174,17 @@ def _check_pgd_linf(t: Tester):
 def _check_pgd_l2(t: Tester):
     for n, d in ((1, 6), (3, 10), (int(t.rng.integers(2, 6)), int(t.rng.integers(10, 30)))):
         eps = float(t.rng.uniform(0.3, 1.0))
-        alpha = float(eps * t.rng.uniform(0.5, 1.0))
+        step_size = float(eps * t.rng.uniform(0.5, 1.0))
         x, _, g = _pgd_case(t, n, d, eps)
         x_adv = np.clip(x + project_l2(t.rng.standard_normal((n, d)), eps * 0.8), 0, 1)
         gn = g / np.linalg.norm(g, axis=1, keepdims=True)
-        t.expect_close(t.call(x_adv, x, g, eps, alpha), pgd_step_l2(x_adv, x, g, eps, alpha),
-                       case={"x_adv": x_adv, "x": x, "grad": g, "eps": eps, "alpha": alpha}, mistakes=_known({
-            SIGN: pgd_step_l2(x_adv, x, -g, eps, alpha),
-            PROJECT: np.clip(x_adv + alpha * gn, 0, 1),
-            CLAMP: x + project_l2(x_adv + alpha * gn - x, eps),
-            "Under L2 the steepest ascent step is alpha * grad / ||grad||_2 (per row); alpha * sign(grad) is "
-            "the L-inf step.": np.clip(x + project_l2(x_adv + alpha * np.sign(g) - x, eps), 0, 1),
+        t.expect_close(t.call(x_adv, x, g, eps, step_size), pgd_step_l2(x_adv, x, g, eps, step_size),
+                       case={"x_adv": x_adv, "x": x, "grad": g, "eps": eps, "step_size": step_size}, mistakes=_known({
+            SIGN: pgd_step_l2(x_adv, x, -g, eps, step_size),
+            PROJECT: np.clip(x_adv + step_size * gn, 0, 1),
+            CLAMP: x + project_l2(x_adv + step_size * gn - x, eps),
+            "Under L2 the steepest ascent step is step_size * grad / ||grad||_2 (per row); step_size * "
+            "sign(grad) is the L-inf step.": np.clip(x + project_l2(x_adv + step_size * np.sign(g) - x, eps), 0, 1),
         }))
 
 

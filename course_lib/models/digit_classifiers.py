@@ -1,5 +1,5 @@
 r"""Chapter 14's digits classifiers in PyTorch: logistic regression, the MLP and chapter 09's CNN, all taking
-raw pixels in :math:`[0, 1]` so that an attack's budget :math:`\epsilon` and the clamp to the valid pixel range
+raw pixels in :math:`[0, 1]` so that an attack's budget :math:`\epsilon_{\text{adv}}` and the clamp to the valid pixel range
 are in the units a person sees.
 
 - :func:`digits01`: scikit-learn's 1797 bundled 8x8 digits (no download), pixels in [0, 1], float32, NCHW,
@@ -113,7 +113,7 @@ def train_classifier(model, X, y, config: TrainConfig, seed: int = 0, attack=Non
         The batch order (and the attack's random starts).
     attack : callable ``(model, x, y, generator) -> x_adv``, optional
         Adversarial training (Madry et al. 2018): each batch is replaced by the attack's examples against the
-        current weights, :math:`\min_\theta \mathbb{E}\max_{\lVert\delta\rVert \le \epsilon} L(x + \delta)`.
+        current weights, :math:`\min_\theta \mathbb{E}\max_{\lVert\delta\rVert \le \epsilon_{\text{adv}}} L(x + \delta)`.
     augment : callable ``(batch ndarray, rng) -> batch ndarray``, optional
         Data augmentation (chapter 07), applied before the attack.
     """

@@ -1,4 +1,4 @@
-r"""Chapter 14 widgets: an attack explorer (the budget :math:`\epsilon` as a slider: the attacked image, the
+r"""Chapter 14 widgets: an attack explorer (the budget :math:`\epsilon_{\text{adv}}` as a slider: the attacked image, the
 perturbation, the predicted probabilities) and an attribution viewer (a digit, a method, the trained or a
 weight-randomized network).
 
@@ -118,10 +118,10 @@ class AttackExplorer(BlittedWidget):
             self.bars[k].set_width(d["probs"][k])
             self.bars[k].set_color(PALETTE["green"] if k == d["label"] else PALETTE["vermillion"])
         verdict = "still correct" if d["pred"] == d["label"] else "<b>fooled</b>"
-        self.readout = (f"test digit {d['index']} (label {d['label']}), {d['attack'].upper()} at ε = {d['eps']:.2f}: "
+        self.readout = (f"test digit {d['index']} (label {d['label']}), {d['attack'].upper()} at ε_adv = {d['eps']:.2f}: "
                         f"predicted {d['pred']} with p = {d['probs'][d['pred']]:.3f}, {verdict}; p(label) "
                         f"{d['probs_clean'][d['label']]:.3f} → {d['probs'][d['label']]:.3f}. ‖δ‖∞ = {d['linf']:.3f} "
-                        f"≤ ε, ‖δ‖₂ = {d['l2']:.3f}; pixels stay in [0, 1] (green bar: the label).")
+                        f"≤ ε_adv, ‖δ‖₂ = {d['l2']:.3f}; pixels stay in [0, 1] (green bar: the label).")
 
     def controls(self) -> dict:
         import ipywidgets as w
@@ -129,7 +129,7 @@ class AttackExplorer(BlittedWidget):
         p = self.params
         return {"index": w.IntSlider(value=p["index"], min=0, max=N_DIGITS - 1, description="test digit"),
                 "eps": w.FloatSlider(value=p["eps"], min=0, max=float(EPS_GRID[-1]), step=0.01,
-                                     description="budget ε", readout_format=".2f"),
+                                     description="budget ε_adv", readout_format=".2f"),
                 "attack": w.Dropdown(options=list(ATTACKS), value=p["attack"], description="attack")}
 
 
