@@ -49,7 +49,7 @@ def _check_rnn_forward(t: Tester):
             "W_hh multiplies the state as a column: W_hh h_{t-1}, i.e. h @ W_hh.T for a row (you used W_hh^T).":
                 R.rnn_forward(x, h0, W_ih, W_hh.T, b_ih, b_hh)[1:],
             "Return h_1, ..., h_T (T rows): not h_0.": R.rnn_forward(x, h0, W_ih, W_hh, b_ih, b_hh)[:-1],
-            "The state is tanh of the pre-activation: h_t = tanh(a_t).":
+            "The state is tanh of the pre-activation: h_t = tanh(z_t), z_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh.":
                 R.rnn_forward(x, h0, W_ih, W_hh, b_ih, b_hh, activation="linear")[1:],
         }))
 
@@ -74,7 +74,7 @@ def _check_bptt(t: Tester):
         case = {"x": x, "h0": h0, "W_ih": W_ih, "W_hh": W_hh, "b_ih": b_ih, "b_hh": b_hh, "c": c}
         t.expect_close(t.call(x, h0, W_ih, W_hh, b_ih, b_hh, c), ref, case=case, mistakes=_known({
             "Each step multiplies by diag(1 - h_t^2) before W_hh^T: tanh' = 1 - tanh^2 (you left it out).": no_tanh,
-            "Use tanh'(a_t) = 1 - h_t^2 of the step's *output* h_t, not of its input h_{t-1}.": wrong_t,
+            "Use tanh'(z_t) = 1 - h_t^2 of the step's *output* h_t, not of its input h_{t-1}.": wrong_t,
             "Backwards, the state's gradient is multiplied by W_hh^T (the transpose), not W_hh.": transposed
             if not np.allclose(W_hh, W_hh.T) else None,
         }))
@@ -135,7 +135,7 @@ def _check_clip(t: Tester):
             t.fail("Return one clipped array per gradient, each of its gradient's shape.")
         t.expect_close(got_flat, flat(ref), rtol=1e-10, atol=1e-14, case={"grads": grads, "max_norm": max_norm},
                        mistakes=_known({
-            "Clip by the *global* norm sqrt(sum_k ||g_k||^2) of all gradients together: clipping each gradient "
+            "Clip by the *global* norm sqrt(sum_k ||grad_k||^2) of all gradients together: clipping each gradient "
             "by its own norm changes the update's direction.": flat(each) if not np.allclose(flat(each), flat(ref))
             else None,
             "Only scale down: the factor is min(1, max_norm / (total + 1e-6)); a gradient already below "
