@@ -6,15 +6,15 @@ state (PyTorch's ``nn.RNNCell`` layout: weights ``W_ih`` (n_h, n_in) and ``W_hh`
 .. math::
 
     \mathbf{z}_t = \mathbf{W}_{ih}\mathbf{x}_t + \mathbf{b}_{ih} + \mathbf{W}_{hh}\mathbf{h}_{t-1} + \mathbf{b}_{hh},
-    \qquad \mathbf{h}_t = \phi(\mathbf{z}_t),
+    \qquad \mathbf{h}_t = f(\mathbf{z}_t),
 
-with :math:`\phi = \tanh` (or the identity: a *linear* RNN), :math:`\mathbf{h}_0` given (time
+with the activation :math:`f = \tanh` (or the identity: a *linear* RNN), :math:`\mathbf{h}_0` given (time
 :math:`t = 0` is the initial state, so indices start at 0 here). The state Jacobian is a product,
 
 .. math::
 
     \frac{\partial\mathbf{h}_T}{\partial\mathbf{h}_0}
-    = \prod_{t=T}^{1} \operatorname{diag}(\phi'(\mathbf{z}_t))\,\mathbf{W}_{hh},
+    = \prod_{t=T}^{1} \operatorname{diag}(f'(\mathbf{z}_t))\,\mathbf{W}_{hh},
 
 so for a linear RNN it is :math:`\mathbf{W}_{hh}^T` and its norm grows or decays like
 :math:`\rho(\mathbf{W}_{hh})^T` (Gelfand's formula: :math:`\|\mathbf{W}^T\|^{1/T} \to \rho(\mathbf{W})`;
@@ -33,7 +33,8 @@ CLIP_EPS = 1e-6
 
 
 # -- the recurrence ----------------------------------------------------------------------------------------
-def _phi(activation: str):
+def _activation(activation: str):
+    """The activation f and its derivative written in terms of the output h = f(z)."""
     if activation == "tanh":
         return np.tanh, lambda h: 1.0 - h * h  # derivative from the output: tanh' = 1 - tanh^2
     if activation == "linear":
@@ -42,7 +43,7 @@ def _phi(activation: str):
 
 
 def rnn_forward(x, h0, W_ih, W_hh, b_ih=None, b_hh=None, activation: str = "tanh") -> np.ndarray:
-    r"""Hidden states of a vanilla RNN, :math:`\mathbf{h}_t = \phi(\mathbf{W}_{ih}\mathbf{x}_t + \mathbf{b}_{ih} + \mathbf{W}_{hh}\mathbf{h}_{t-1} + \mathbf{b}_{hh})`.
+    r"""Hidden states of a vanilla RNN, :math:`\mathbf{h}_t = f(\mathbf{W}_{ih}\mathbf{x}_t + \mathbf{b}_{ih} + \mathbf{W}_{hh}\mathbf{h}_{t-1} + \mathbf{b}_{hh})`.
 
     Parameters
     ----------
@@ -63,11 +64,11 @@ def rnn_forward(x, h0, W_ih, W_hh, b_ih=None, b_hh=None, activation: str = "tanh
     if W_hh.shape != (W_ih.shape[0],) * 2 or h.shape[-1] != W_hh.shape[0] or x.shape[-1] != W_ih.shape[1]:
         raise ValueError(f"shapes do not fit: x {x.shape}, h0 {h.shape}, W_ih {W_ih.shape} (n_h, n_in), "
                          f"W_hh {W_hh.shape} (n_h, n_h)")
-    phi, _ = _phi(activation)
+    f, _ = _activation(activation)
     b = (0.0 if b_ih is None else np.asarray(b_ih)) + (0.0 if b_hh is None else np.asarray(b_hh))
     hs = [h]
     for x_t in x:
-        h = phi(x_t @ W_ih.T + h @ W_hh.T + b)
+        h = f(x_t @ W_ih.T + h @ W_hh.T + b)
         hs.append(h)
     return np.stack(hs)
 
@@ -84,20 +85,23 @@ def rnn_bptt(x, h0, W_ih, W_hh, b_ih, b_hh, grad_h, activation: str = "tanh") ->
 
     Returns
     -------
-    dict with ``W_ih``, ``W_hh``, ``b_ih``, ``b_hh``, ``h0`` (gradients, the parameters' shapes), and
-    ``delta`` (T + 1, n_h): the *total* gradient :math:`\boldsymbol\delta_t = \mathrm{d}L/\mathrm{d}\mathbf{h}_t`.
+    dict with ``W_ih``, ``W_hh``, ``b_ih``, ``b_hh``, ``h0`` (gradients, the parameters' shapes),
+    ``h_bar`` (T + 1, n_h): the *total* gradient of each state, :math:`\bar{\mathbf{h}}_t = \mathrm{d}L/\mathrm{d}\mathbf{h}_t`
+    (the adjoint of :math:`\mathbf{h}_t`), and ``delta`` (T + 1, n_h): the gradient at each pre-activation,
+    :math:`\boldsymbol\delta_t = \mathrm{d}L/\mathrm{d}\mathbf{z}_t` (chapter 05's :math:`\boldsymbol\delta_\ell`; row 0 is zero: no
+    pre-activation produces :math:`\mathbf{h}_0`).
 
     Notes
     -----
-    Going backwards from :math:`\boldsymbol\delta_T = \partial L/\partial\mathbf{h}_T`, with
-    :math:`\boldsymbol\gamma_t = \boldsymbol\delta_t \odot \phi'(\mathbf{z}_t)` the gradient at the pre-activation,
+    Going backwards from :math:`\bar{\mathbf{h}}_T = \partial L/\partial\mathbf{h}_T`, with
+    :math:`\boldsymbol\delta_t = \bar{\mathbf{h}}_t \odot f'(\mathbf{z}_t)`,
 
     .. math::
 
-        \boldsymbol\delta_{t-1} = \frac{\partial L}{\partial\mathbf{h}_{t-1}} + \mathbf{W}_{hh}^\top\boldsymbol\gamma_t,\qquad
-        \frac{\partial L}{\partial\mathbf{W}_{hh}} = \sum_t \boldsymbol\gamma_t\mathbf{h}_{t-1}^\top,\qquad
-        \frac{\partial L}{\partial\mathbf{W}_{ih}} = \sum_t \boldsymbol\gamma_t\mathbf{x}_t^\top,\qquad
-        \frac{\partial L}{\partial\mathbf{b}} = \sum_t \boldsymbol\gamma_t .
+        \bar{\mathbf{h}}_{t-1} = \frac{\partial L}{\partial\mathbf{h}_{t-1}} + \mathbf{W}_{hh}^\top\boldsymbol\delta_t,\qquad
+        \frac{\partial L}{\partial\mathbf{W}_{hh}} = \sum_t \boldsymbol\delta_t\mathbf{h}_{t-1}^\top,\qquad
+        \frac{\partial L}{\partial\mathbf{W}_{ih}} = \sum_t \boldsymbol\delta_t\mathbf{x}_t^\top,\qquad
+        \frac{\partial L}{\partial\mathbf{b}} = \sum_t \boldsymbol\delta_t .
 
     The same weights are used at every step, so their gradient is a **sum over time**.
     """
@@ -105,19 +109,19 @@ def rnn_bptt(x, h0, W_ih, W_hh, b_ih, b_hh, grad_h, activation: str = "tanh") ->
     grad_h = np.asarray(grad_h, dtype=float)
     if grad_h.shape != hs.shape:
         raise ValueError(f"grad_h must have the states' shape {hs.shape}, got {grad_h.shape}")
-    _, dphi = _phi(activation)
+    _, df = _activation(activation)
     W_hh = np.asarray(W_hh, dtype=float)
     x = np.asarray(x, dtype=float)
     gW_ih, gW_hh, gb = np.zeros_like(np.asarray(W_ih, float)), np.zeros_like(W_hh), np.zeros(W_hh.shape[0])
-    delta = np.zeros_like(hs)
-    delta[-1] = grad_h[-1]
+    h_bar, delta = np.zeros_like(hs), np.zeros_like(hs)
+    h_bar[-1] = grad_h[-1]
     for t in range(len(x), 0, -1):
-        g = delta[t] * dphi(hs[t])
-        gW_hh += np.outer(g, hs[t - 1])
-        gW_ih += np.outer(g, x[t - 1])
-        gb += g
-        delta[t - 1] = grad_h[t - 1] + W_hh.T @ g
-    return {"W_ih": gW_ih, "W_hh": gW_hh, "b_ih": gb, "b_hh": gb.copy(), "h0": delta[0], "delta": delta}
+        delta[t] = h_bar[t] * df(hs[t])
+        gW_hh += np.outer(delta[t], hs[t - 1])
+        gW_ih += np.outer(delta[t], x[t - 1])
+        gb += delta[t]
+        h_bar[t - 1] = grad_h[t - 1] + W_hh.T @ delta[t]
+    return {"W_ih": gW_ih, "W_hh": gW_hh, "b_ih": gb, "b_hh": gb.copy(), "h0": h_bar[0], "h_bar": h_bar, "delta": delta}
 
 
 def state_jacobians(W_hh, T: int, activation: str = "linear", x_drive=None, h0=None) -> np.ndarray:
@@ -130,18 +134,18 @@ def state_jacobians(W_hh, T: int, activation: str = "linear", x_drive=None, h0=N
     activation : {"linear", "tanh"}
     x_drive : ndarray, shape (T, n_h), optional
         The input term :math:`\mathbf{W}_{ih}\mathbf{x}_t + \mathbf{b}` of each step (zeros by default).
-        For tanh it moves the pre-activations and so :math:`\phi'`; a linear RNN ignores it.
+        For tanh it moves the pre-activations and so :math:`f'`; a linear RNN ignores it.
     h0 : ndarray, shape (n_h,), optional (zeros)
 
     Notes
     -----
-    :math:`\mathbf{J}_t = \operatorname{diag}(\phi'(\mathbf{z}_t))\,\mathbf{W}_{hh}\,\mathbf{J}_{t-1}`, :math:`\mathbf{J}_0 = \mathbf{I}`.
+    :math:`\mathbf{J}_t = \operatorname{diag}(f'(\mathbf{z}_t))\,\mathbf{W}_{hh}\,\mathbf{J}_{t-1}`, :math:`\mathbf{J}_0 = \mathbf{I}`.
     """
     W_hh = np.asarray(W_hh, dtype=float)
     n = W_hh.shape[0]
     if W_hh.shape != (n, n):
         raise ValueError(f"W_hh must be square, got shape {W_hh.shape}")
-    phi, dphi = _phi(activation)
+    f, df = _activation(activation)
     drive = np.zeros((T, n)) if x_drive is None else np.asarray(x_drive, dtype=float)
     if drive.shape != (T, n):
         raise ValueError(f"x_drive must have shape (T, n_h) = {(T, n)}, got {drive.shape}")
@@ -149,8 +153,8 @@ def state_jacobians(W_hh, T: int, activation: str = "linear", x_drive=None, h0=N
     J = np.empty((T + 1, n, n))
     J[0] = np.eye(n)
     for t in range(1, T + 1):
-        h = phi(W_hh @ h + drive[t - 1])
-        J[t] = dphi(h)[:, None] * (W_hh @ J[t - 1])
+        h = f(W_hh @ h + drive[t - 1])
+        J[t] = df(h)[:, None] * (W_hh @ J[t - 1])
     return J
 
 
@@ -169,11 +173,11 @@ def spectral_radius(W) -> float:
 
 
 def scaled_orthogonal(n: int, rho: float, rng=None) -> np.ndarray:
-    r"""A random :math:`\rho\,\mathbf{Q}` with :math:`\mathbf{Q}` orthogonal (Haar): every eigenvalue has modulus :math:`\rho`,
-    and :math:`\|(\rho\mathbf{Q})^T\|_2 = \rho^T` exactly."""
+    r"""A random :math:`\rho\,\mathbf{U}` with :math:`\mathbf{U}` orthogonal (Haar): every eigenvalue has modulus :math:`\rho`,
+    and :math:`\|(\rho\mathbf{U})^T\|_2 = \rho^T` exactly."""
     rng = np.random.default_rng(rng)
-    Q, R = np.linalg.qr(rng.standard_normal((n, n)))
-    return rho * Q * np.sign(np.diag(R))  # the sign fix makes Q Haar-distributed
+    U, R = np.linalg.qr(rng.standard_normal((n, n)))  # numpy's QR names its orthogonal factor Q; it is our U
+    return rho * U * np.sign(np.diag(R))  # the sign fix makes U Haar-distributed
 
 
 def random_with_radius(n: int, rho: float, rng=None) -> np.ndarray:
@@ -249,23 +253,46 @@ def adding_task(n: int, T: int, rng=None) -> tuple[np.ndarray, np.ndarray]:
     return x, (x[rows, first, 0] + x[rows, second, 0]).astype(np.float32)
 
 
-def recall_task(n: int, T: int, n_symbols: int = 8, rng=None) -> tuple[np.ndarray, np.ndarray]:
-    r"""Copy one symbol across a delay: a symbol at step 1, then T - 1 blank steps; report the symbol after step T.
+def recall_task(n: int, T: int, n_symbols: int = 8, rng=None, noise: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    r"""Copy one symbol across a delay: a symbol at step 1, then T - 1 delay steps; report the symbol after step T.
 
     The copy task of Hochreiter & Schmidhuber (1997) and Arjovsky et al. (2016) with one symbol:
     the only information is at the first step, so the loss's gradient must cross all T steps to
-    reach it, and T sets the difficulty.
+    reach it, and T sets the difficulty. With ``noise > 0`` every delay step carries Gaussian
+    **distractors** on the symbol channels, which the network must ignore: a gated cell can shut
+    its input (or keep its memory with a forget/update gate near 1) on those steps, while a vanilla
+    RNN adds :math:`\mathbf{W}_{ih}\mathbf{x}_t` to its state at every step whatever it holds. A
+    cue channel marks the symbol's step (as the adding task's marker marks its numbers), so
+    *when* to read is never in doubt.
+
+    Parameters
+    ----------
+    n : int
+        Number of sequences.
+    T : int >= 1
+        Length: the symbol, then T - 1 delay steps.
+    n_symbols : int
+        K symbols; chance accuracy is 1 / K.
+    rng : seed or numpy Generator
+    noise : float >= 0
+        Standard deviation of the distractors on the delay steps (0: blank delay steps).
 
     Returns
     -------
-    x : ndarray, shape (n, T, n_symbols), float32
-        One-hot symbol at step 0 (0-based), zeros after it.
-    y : ndarray, shape (n,), int64: the symbol. Chance accuracy is 1 / n_symbols.
+    x : ndarray, shape (n, T, n_symbols + 1), float32
+        Channels 0..K-1: the one-hot symbol at step 0 (0-based), N(0, noise^2) distractors at
+        steps 1..T-1. Channel K: the cue, 1 at step 0 and 0 elsewhere.
+    y : ndarray, shape (n,), int64: the symbol.
     """
     if T < 1:
         raise ValueError(f"T must be >= 1, got {T}")
+    if noise < 0:
+        raise ValueError(f"the distractors' standard deviation must be >= 0, got {noise}")
     rng = np.random.default_rng(rng)
     s = rng.integers(0, n_symbols, n)
-    x = np.zeros((n, T, n_symbols), dtype=np.float32)
+    x = np.zeros((n, T, n_symbols + 1), dtype=np.float32)
+    if noise > 0:
+        x[:, 1:, :n_symbols] = noise * rng.standard_normal((n, T - 1, n_symbols))
     x[np.arange(n), 0, s] = 1.0
+    x[:, 0, n_symbols] = 1.0
     return x, s.astype(np.int64)

@@ -42,14 +42,23 @@ def test_bptt_matches_torch_autograd_and_gradcheck(activation):
     C = rng.standard_normal((7, 4))  # L = sum_t <C_t, h_t>: a direct gradient at every step
     got = R.rnn_bptt(x, h0, W_ih, W_hh, b_ih, b_hh, C, activation)
     tw = [torch.tensor(v, requires_grad=True) for v in (W_ih, W_hh, b_ih, b_hh, h0)]
-    phi = torch.tanh if activation == "tanh" else (lambda a: a)
-    h, loss = tw[4], (torch.tensor(C[0]) * tw[4]).sum()
+    f = torch.tanh if activation == "tanh" else (lambda a: a)
+    h, loss, zs, hs = tw[4], (torch.tensor(C[0]) * tw[4]).sum(), [], [tw[4]]
     for t in range(6):
-        h = phi(tw[0] @ torch.tensor(x[t]) + tw[2] + tw[1] @ h + tw[3])
+        z = tw[0] @ torch.tensor(x[t]) + tw[2] + tw[1] @ h + tw[3]
+        h = f(z)
+        z.retain_grad()
+        h.retain_grad()
+        zs.append(z)
+        hs.append(h)
         loss = loss + (torch.tensor(C[t + 1]) * h).sum()
     loss.backward()
     for name, tv in zip(["W_ih", "W_hh", "b_ih", "b_hh", "h0"], tw):
         np.testing.assert_allclose(got[name], tv.grad.numpy(), rtol=1e-10, atol=1e-13, err_msg=name)
+    # h_bar_t = dL/dh_t (total) and delta_t = dL/dz_t (at the pre-activation, zero for t = 0).
+    np.testing.assert_allclose(got["h_bar"], np.stack([v.grad.numpy() for v in hs]), rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(got["delta"][1:], np.stack([v.grad.numpy() for v in zs]), rtol=1e-10, atol=1e-13)
+    assert (got["delta"][0] == 0).all()
 
     def f(w):
         return float((C * R.rnn_forward(x, h0, W_ih, w.reshape(4, 4), b_ih, b_hh, activation)).sum())
@@ -127,8 +136,16 @@ def test_long_range_task_data():
     # Predicting the mean (1) has mean squared error Var(U1 + U2) = 1/6.
     assert np.mean((y - 1) ** 2) == pytest.approx(1 / 6, abs=0.03)
     x, y = R.recall_task(300, 15, 5, rng=1)
-    assert x.shape == (300, 15, 5) and (x[:, 0].sum(axis=1) == 1).all() and (x[:, 1:] == 0).all()
-    np.testing.assert_array_equal(x[:, 0].argmax(axis=1), y)
+    assert x.shape == (300, 15, 6) and (x[:, 0, :5].sum(axis=1) == 1).all() and (x[:, 1:] == 0).all()
+    assert (x[:, 0, 5] == 1).all()  # the cue marks the symbol's step
+    np.testing.assert_array_equal(x[:, 0, :5].argmax(axis=1), y)
     assert set(np.unique(y)) == set(range(5))
+    # Distractors: Gaussian with the asked standard deviation on the delay steps' symbol channels only.
+    x, y = R.recall_task(400, 30, 5, rng=2, noise=0.3)
+    np.testing.assert_array_equal(x[:, 0, :5].argmax(axis=1), y)
+    assert (x[:, 0, :5].sum(axis=1) == 1).all() and (x[:, 1:, 5] == 0).all()
+    assert np.std(x[:, 1:, :5]) == pytest.approx(0.3, rel=0.02) and abs(np.mean(x[:, 1:, :5])) < 0.005
+    with pytest.raises(ValueError, match="standard deviation"):
+        R.recall_task(3, 5, noise=-1.0)
     with pytest.raises(ValueError):
         R.adding_task(3, 1)

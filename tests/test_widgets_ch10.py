@@ -19,14 +19,14 @@ def test_registered():
 def test_linear_flow_is_exactly_rho_to_the_t(rho):
     d = W.gradient_flow(rho, "linear", 2.0)
     np.testing.assert_allclose(d["norms"], rho ** np.arange(W.T_MAX + 1), rtol=1e-10)
-    assert d["slope"] == pytest.approx(np.log(rho), abs=1e-10) and d["mean_dphi"] == 1.0
+    assert d["slope"] == pytest.approx(np.log(rho), abs=1e-10) and d["mean_dtanh"] == 1.0
 
 
 def test_tanh_flow_is_the_jacobian_of_the_driven_rnn():
     d = W.gradient_flow(1.2, "tanh", 1.5)
-    Q, pattern, h0 = W._fixed_draws()
-    np.testing.assert_allclose(d["norms"], R.jacobian_norms(1.2 * Q, W.T_MAX, "tanh", 1.5 * pattern, h0))
-    assert d["slope"] < np.log(1.2) and 0 < d["mean_dphi"] < 1
+    U, pattern, h0 = W._fixed_draws()
+    np.testing.assert_allclose(d["norms"], R.jacobian_norms(1.2 * U, W.T_MAX, "tanh", 1.5 * pattern, h0))
+    assert d["slope"] < np.log(1.2) and 0 < d["mean_dtanh"] < 1
     # More drive, more saturation, faster vanishing.
     assert W.gradient_flow(1.2, "tanh", 3.0)["slope"] < d["slope"]
     with pytest.raises(ValueError, match="spectral radius"):
@@ -58,3 +58,18 @@ def test_lstm_gate_view_is_the_trained_models_gates():
     before = w.png()
     w.update(sequence="quotes and brackets", gate="c")
     assert w.png() != before and "traced unit" in w.readout
+
+
+def test_lstm_gate_backgrounds_follow_the_snippet_and_the_colour_range():
+    w = W.LSTMGates()
+    first = w.png()
+    # Every snippet and colour range is rendered once, at the first view: no later move redraws the figure.
+    assert set(w._backgrounds) == {(s, c) for s in W.SEQUENCES.values() for c in set(W.CLIMS.values())}
+    text = W.SEQUENCES["code: def"]
+    # The static colour bar differs between ranges, so a gate's heat map is never read against another's scale.
+    assert bytes(w._backgrounds[(text, (0.0, 1.0))]) != bytes(w._backgrounds[(text, (-3.0, 3.0))])
+    w.update(gate="c")
+    assert w.png() != first
+    w.update(sequence="parameters block")
+    w.update(sequence="code: def", gate="f")
+    assert w.png() == first  # back to the start: the same image, nothing stale

@@ -10,9 +10,9 @@ Character LM
     preset is larger, uses bf16 autocast and ``torch.compile`` where available.
 
 Long-range task
-    :func:`course_lib.recurrent.recall_task`: a symbol at step 1, T - 1 blank steps, then name the
-    symbol (the copy task with one symbol); or :func:`course_lib.recurrent.adding_task`. Its gradient
-    must cross all T steps. :func:`train_long_range` trains one cell type at one length with a fixed
+    :func:`course_lib.recurrent.recall_task`: a symbol at step 1, T - 1 delay steps carrying Gaussian
+    distractors, then name the symbol (the copy task with one symbol); or
+    :func:`course_lib.recurrent.adding_task`. Its gradient must cross all T steps. :func:`train_long_range` trains one cell type at one length with a fixed
     budget and reports the test accuracy (or mean squared error).
 
 Gradient flow
@@ -241,13 +241,18 @@ class LongRangeConfig:
     """The long-range task's training: ``n_symbols`` symbols, hidden width, ``steps`` steps of ``batch_size`` sequences.
 
     The same budget for every cell; the CPU preset is sized so that the notebook stays in its minute.
+    ``noise`` is the standard deviation of the copy task's distractors on the delay steps
+    (:func:`course_lib.recurrent.recall_task`). Measured with this preset at T = 50 over seeds 0-7:
+    the vanilla RNN stays near chance (0.110-0.137) while LSTM (>= 0.994) and GRU (1.000) solve it,
+    and the RNN solves T = 5 (>= 0.999); without distractors the RNN solves T = 50 on some seeds.
     """
 
     n_symbols: int = 8
     hidden: int = 16
-    batch_size: int = 128
-    steps: int = 200
+    batch_size: int = 64
+    steps: int = 300
     lr: float = 0.02
+    noise: float = 0.3
     max_norm: float = 1.0
     chrono: bool = True
     test_size: int = 1000
@@ -255,8 +260,9 @@ class LongRangeConfig:
     task: str = "copy"  # or "adding"
 
 
-LONG_RANGE_PRESETS = Presets(cpu=LongRangeConfig(),
-                             gpu=LongRangeConfig(hidden=64, batch_size=256, steps=300, lr=0.01, test_size=4000))
+# A GPU does not make these small sequential runs faster, so its preset trains the same models and only
+# tests on more sequences (a tighter accuracy estimate).
+LONG_RANGE_PRESETS = Presets(cpu=LongRangeConfig(), gpu=LongRangeConfig(test_size=4000))
 
 
 class SequenceClassifier(torch.nn.Module):
@@ -311,7 +317,7 @@ def train_long_range(cell: str, T: int, config: LongRangeConfig, device, seed: i
     rng = np.random.default_rng(seed)
     device = torch.device(device)
     adding = config.task == "adding"
-    n_in, n_out = (2, 1) if adding else (config.n_symbols, config.n_symbols)
+    n_in, n_out = (2, 1) if adding else (config.n_symbols + 1, config.n_symbols)  # + 1: the cue channel
     model = SequenceClassifier(cell, n_in, config.hidden, n_out)
     if config.chrono and cell in ("lstm", "gru"):
         chrono_init_(model.rnn, T)
@@ -320,7 +326,7 @@ def train_long_range(cell: str, T: int, config: LongRangeConfig, device, seed: i
         torch.optim.SGD(model.parameters(), lr=config.lr, momentum=0.9)
 
     def data(n, gen):
-        x, y = adding_task(n, T, gen) if adding else recall_task(n, T, config.n_symbols, gen)
+        x, y = adding_task(n, T, gen) if adding else recall_task(n, T, config.n_symbols, gen, config.noise)
         return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
 
     def loss_of(out, y):

@@ -1,13 +1,14 @@
 r"""Chapter 10 widgets: gradient flow through time, and a trained LSTM's gates over a sequence you pick.
 
 ``10.gradient_flow``: :math:`\|\partial\mathbf{h}_t/\partial\mathbf{h}_0\|_2` against t for a
-16-unit RNN with :math:`\mathbf{W}_{hh} = \rho\mathbf{Q}` (Q a fixed random orthogonal matrix, so
+16-unit RNN with :math:`\mathbf{W}_{hh} = \rho\mathbf{U}` (U a fixed random orthogonal matrix, so
 the linear RNN's norm is exactly :math:`\rho^t`), linear or tanh, with an input drive that moves
 tanh's operating point (:func:`course_lib.recurrent.jacobian_norms`).
 
 ``10.lstm_gates``: the chapter's trained character LSTM (:func:`course_lib.models.char_rnn.trained_char_lm`,
 cached per process) read along a few fixed snippets of the validation text; every gate of every
-snippet is computed once (:func:`course_lib.models.char_rnn.lstm_gates`), so a move only redraws.
+snippet is computed once (:func:`course_lib.models.char_rnn.lstm_gates`), and the static figure of every
+snippet and colour range is rendered once, at the first view, so a move only draws the moving artists.
 torch is imported only when that widget is first built.
 """
 from __future__ import annotations
@@ -25,14 +26,14 @@ N_UNITS, T_MAX = 16, 60
 
 @functools.lru_cache(maxsize=1)
 def _fixed_draws():
-    """One orthogonal Q, one input pattern and one initial state for every move (only the controls change)."""
+    """One orthogonal U, one input pattern and one initial state for every move (only the controls change)."""
     rng = np.random.default_rng(10)
-    Q = R.scaled_orthogonal(N_UNITS, 1.0, rng)
-    return Q, rng.standard_normal((T_MAX, N_UNITS)), 0.1 * rng.standard_normal(N_UNITS)
+    U = R.scaled_orthogonal(N_UNITS, 1.0, rng)
+    return U, rng.standard_normal((T_MAX, N_UNITS)), 0.1 * rng.standard_normal(N_UNITS)
 
 
 def gradient_flow(rho: float = 0.9, activation: str = "linear", drive: float = 0.5) -> dict:
-    r"""State-Jacobian norms :math:`\|\partial\mathbf{h}_t/\partial\mathbf{h}_0\|_2`, t = 0..T_MAX, of an RNN with :math:`\mathbf{W}_{hh} = \rho\mathbf{Q}`.
+    r"""State-Jacobian norms :math:`\|\partial\mathbf{h}_t/\partial\mathbf{h}_0\|_2`, t = 0..T_MAX, of an RNN with :math:`\mathbf{W}_{hh} = \rho\mathbf{U}`.
 
     Parameters
     ----------
@@ -47,25 +48,25 @@ def gradient_flow(rho: float = 0.9, activation: str = "linear", drive: float = 0
     -------
     dict
         ``t`` (T_MAX + 1,), ``norms``, ``reference`` (:math:`\rho^t`), ``slope`` (least squares of
-        log-norm on t over t >= 1), ``log_rho``, ``mean_dphi`` (mean :math:`\tanh'` along the run; 1 if linear).
+        log-norm on t over t >= 1), ``log_rho``, ``mean_dtanh`` (mean :math:`\tanh'` along the run; 1 if linear).
     """
     if rho <= 0:
         raise ValueError(f"the spectral radius must be positive, got {rho}")
     if drive < 0:
         raise ValueError(f"the input drive must be >= 0, got {drive}")
-    Q, pattern, h0 = _fixed_draws()
-    W = rho * Q
+    U, pattern, h0 = _fixed_draws()
+    W = rho * U
     norms = R.jacobian_norms(W, T_MAX, activation, drive * pattern, h0)
     t = np.arange(T_MAX + 1)
     tiny = np.finfo(float).tiny
     slope = R.log_slope(t[1:], np.maximum(norms[1:], tiny))
     if activation == "tanh":
         hs = R.rnn_forward(drive * pattern, h0, np.eye(N_UNITS), W)[1:]
-        mean_dphi = float(np.mean(1 - hs ** 2))
+        mean_dtanh = float(np.mean(1 - hs ** 2))
     else:
-        mean_dphi = 1.0
+        mean_dtanh = 1.0
     return {"t": t, "norms": norms, "reference": rho ** t.astype(float), "slope": slope, "log_rho": float(np.log(rho)),
-            "rho": rho, "activation": activation, "mean_dphi": mean_dphi}
+            "rho": rho, "activation": activation, "mean_dtanh": mean_dtanh}
 
 
 @register_widget
@@ -96,7 +97,7 @@ class GradientFlow(BlittedWidget):
         self.ref.set_data(d["t"], np.clip(d["reference"], floor, 1e12))
         self.line.set_data(d["t"], np.clip(d["norms"], floor, 1e12))
         kind = ("linear RNN: the norm is exactly rho^t" if d["activation"] == "linear" else
-                f"tanh RNN: each step also multiplies by diag(tanh') (mean tanh' here {d['mean_dphi']:.2f} <= 1)")
+                f"tanh RNN: each step also multiplies by diag(tanh') (mean tanh' here {d['mean_dtanh']:.2f} <= 1)")
         self.readout = (f"<b>slope of log-norm per step {d['slope']:+.3f}</b> vs log rho = {d['log_rho']:+.3f}; "
                         f"after {T_MAX} steps the norm is {d['norms'][-1]:.2e} (rho^{T_MAX} = {d['reference'][-1]:.2e}). "
                         f"{kind}.")
@@ -123,6 +124,8 @@ SEQUENCES = {
 }
 GATES = {"f": "forget gate f", "i": "input gate i", "o": "output gate o", "g": "candidate g", "c": "cell state c",
          "h": "hidden state h"}
+#: Colour range of each gate's heat map: sigmoid gates in (0, 1), tanh outputs in (-1, 1), the cell state unbounded.
+CLIMS = {"f": (0.0, 1.0), "i": (0.0, 1.0), "o": (0.0, 1.0), "g": (-1.0, 1.0), "h": (-1.0, 1.0), "c": (-3.0, 3.0)}
 N_SHOWN = 24  # units drawn in the heat map
 MAX_LEN = max(len(s) for s in SEQUENCES.values())
 
@@ -203,36 +206,53 @@ class LSTMGates(BlittedWidget):
         self.ax_unit.set_xticks(range(MAX_LEN))
         self.ax_unit.tick_params(axis="x", length=0, labelsize=8)
         self.title = self.ax_map.set_title("", fontsize=9)
-        self._backgrounds: dict = {}  # one static background per snippet: its characters are tick labels
+        # One static background per (snippet, colour range): the snippet's characters are tick labels and
+        # the colour bar shows the range; all are rendered at the first view (see png).
+        self._backgrounds: dict = {}
         self._labelled = None  # the snippet whose characters the tick labels show
         self.moving(self.image, self.marker, self.c_line, self.f_line, self.title)
 
+    def _label(self, text: str) -> None:
+        """The snippet's characters as the x tick labels (newline and space made visible)."""
+        self.ax_unit.set_xticklabels([{"\n": "⏎", " ": "·"}.get(ch, ch) for ch in text]
+                                     + [""] * (MAX_LEN - len(text)), family="monospace")
+        self._labelled = text
+
+    def _render_backgrounds(self) -> None:
+        """Render every snippet's static figure for every colour range once, so that no move pays a full redraw."""
+        canvas, text, clim = self.fig.canvas, self._labelled, self.image.get_clim()
+        canvas.draw()
+        # Freeze the layout after the first render, so every background has the same axes.
+        self.fig.set_layout_engine("none")
+        for snippet in SEQUENCES.values():
+            self._label(snippet)
+            for lo, hi in sorted(set(CLIMS.values())):
+                self.image.set_clim(lo, hi)  # the image is a moving artist; the colour bar is static and follows it
+                canvas.draw()
+                self._backgrounds[(snippet, (lo, hi))] = canvas.copy_from_bbox(self.fig.bbox)
+        self._label(text)
+        self.image.set_clim(*clim)
+
     def png(self) -> bytes:
-        """As :meth:`BlittedWidget.png`, with the background (ticks = the snippet's characters) cached per snippet."""
-        canvas, key = self.fig.canvas, self.params["sequence"]
-        if key not in self._backgrounds:
-            canvas.draw()
-            # Freeze the layout after the first render, so every snippet's background has the same axes.
-            self.fig.set_layout_engine("none")
-            self._backgrounds[key] = canvas.copy_from_bbox(self.fig.bbox)
-        else:
-            canvas.restore_region(self._backgrounds[key])
+        """As :meth:`BlittedWidget.png`, with the background chosen by the snippet and the gate's colour range."""
+        if not self._backgrounds:
+            self._render_backgrounds()
+        canvas = self.fig.canvas
+        canvas.restore_region(self._backgrounds[(self._labelled, tuple(map(float, self.image.get_clim())))])
         for artist in self._moving:
             self.fig.draw_artist(artist)
         return encode_png(np.asarray(canvas.buffer_rgba()))
 
     def draw(self, d) -> None:
-        lo, hi = (0.0, 1.0) if d["gate"] in "fio" else (-1.0, 1.0) if d["gate"] in "gh" else (-3.0, 3.0)
+        lo, hi = CLIMS[d["gate"]]
         self.image.set_data(d["values"])
         self.image.set_clim(lo, hi)
         self.marker.set_data([-0.9], [d["unit"]])
         k = np.arange(len(d["text"]))
         self.c_line.set_data(k, np.tanh(d["c"]))  # what the output gate sees, in (-1, 1)
         self.f_line.set_data(k, d["f"])
-        if self._labelled != d["text"]:  # static: only a new snippet redraws them
-            self.ax_unit.set_xticklabels([{"\n": "⏎", " ": "·"}.get(ch, ch) for ch in d["text"]]
-                                         + [""] * (MAX_LEN - len(d["text"])), family="monospace")
-            self._labelled = d["text"]
+        if self._labelled != d["text"]:
+            self._label(d["text"])
         self.title.set_text(f"{GATES[d['gate']]} per unit along the text (colour range [{lo:g}, {hi:g}])")
         self.readout = (f"traced unit {d['unit_id']} (row {d['unit']}, marked ▸): forget gate between "
                         f"{d['f'].min():.2f} and {d['f'].max():.2f}; mean forget gate over all units {d['mean_f']:.2f}. "
