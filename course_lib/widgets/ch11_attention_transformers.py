@@ -113,7 +113,8 @@ class AttentionMap(BlittedWidget):
         self.ax_m.set_yticklabels(labels, fontsize=6)
         self.ax_m.set_title("weights (grey: masked)", fontsize=9)
         (self.frame,) = self.ax_m.plot([], [], color=PALETTE["vermillion"], lw=1.5)
-        fig.colorbar(ScalarMappable(Normalize(0, 1), self._cmap), ax=self.ax_m, fraction=0.046, pad=0.02)
+        fig.colorbar(ScalarMappable(Normalize(0, 1), self._cmap), ax=self.ax_m, fraction=0.046, pad=0.02,
+                     label="attention weight")
         # One step patch for all the bars (one artist to draw, not T), and one bar over it for the largest weight.
         self.bars = self.ax_r.stairs(np.zeros(T_MAP), np.arange(T_MAP + 1) - 0.5, fill=True, color=PALETTE["blue"])
         self.top = self.ax_r.bar([0], [0], width=1.0, color=PALETTE["vermillion"], label="largest weight")[0]
@@ -216,7 +217,8 @@ class PESimilarity(BlittedWidget):
         self.img = self.ax_m.imshow(np.zeros((T_PE, T_PE, 4), dtype=np.uint8), interpolation="nearest")
         self.ax_m.set(xlabel="position s", ylabel="position t")
         self.ax_m.set_title("cos(PE(t), PE(s))", fontsize=9)
-        fig.colorbar(ScalarMappable(Normalize(-1, 1), self._cmap), ax=self.ax_m, fraction=0.046, pad=0.02)
+        fig.colorbar(ScalarMappable(Normalize(-1, 1), self._cmap), ax=self.ax_m, fraction=0.046, pad=0.02,
+                     label="cosine similarity")
         (self.hline,) = self.ax_m.plot([], [], color=PALETTE["orange"], lw=1.2)
         self.ax_r.set(xlim=(0, T_PE - 1), ylim=(-1.05, 1.05), xlabel="position s",
                       ylabel="cosine similarity with PE(t)")

@@ -101,6 +101,7 @@ class AttackExplorer(BlittedWidget):
             ax.set_title(title, fontsize=9)
         cbar = fig.colorbar(self.img_d, ax=self.ax_d, fraction=0.046, pad=0.04)
         cbar.ax.tick_params(labelsize=8)
+        cbar.set_label("pixel change", fontsize=8)
         k = np.arange(10)
         self.bars_clean = self.ax_p.barh(k - 0.2, np.zeros(10), height=0.4, color=PALETTE["grey"], label="clean")
         self.bars = self.ax_p.barh(k + 0.2, np.zeros(10), height=0.4, color=PALETTE["vermillion"], label="attacked")
