@@ -34,11 +34,11 @@ def gcn_conv(x: Tensor, adj, weight: Tensor, bias: Tensor | None = None) -> Tens
     Notes
     -----
     With :math:`\mathbf Z = \mathbf X\mathbf W^\top` and :math:`\mathbf G = \partial L/\partial\mathbf Y`, the
-    message goes back along the reversed edges, :math:`\mathbf H = \hat{\mathbf A}^\top\mathbf G`, then
-    through the dense layer:
+    message goes back along the reversed edges, :math:`\partial L/\partial\mathbf Z = \hat{\mathbf A}^\top\mathbf G`,
+    then through the dense layer:
 
-    .. math:: \frac{\partial L}{\partial\mathbf X} = \mathbf H\mathbf W,\quad
-              \frac{\partial L}{\partial\mathbf W} = \mathbf H^\top\mathbf X,\quad
+    .. math:: \frac{\partial L}{\partial\mathbf X} = \frac{\partial L}{\partial\mathbf Z}\mathbf W,\quad
+              \frac{\partial L}{\partial\mathbf W} = \Bigl(\frac{\partial L}{\partial\mathbf Z}\Bigr)^{\!\top}\mathbf X,\quad
               \frac{\partial L}{\partial\mathbf b} = \textstyle\sum_i\mathbf G_{i,:},\quad
               \frac{\partial L}{\partial\hat{\mathbf A}} = \mathbf G\mathbf Z^\top.
 
