@@ -35,10 +35,10 @@ def bptt_h0(x, h0, W_ih, W_hh, b_ih, b_hh, c):
     hs = [h0]
     for x_t in x:
         hs.append(np.tanh(W_ih @ x_t + b_ih + W_hh @ hs[-1] + b_hh))
-    delta = c
+    h_bar = c  # dL/dh_T; each step back multiplies delta_t = dL/dz_t = h_bar_t * tanh' by W_hh^T
     for t in range(len(x), 0, -1):
-        delta = W_hh.T @ (delta * (1 - hs[t] ** 2))
-    return delta
+        h_bar = W_hh.T @ (h_bar * (1 - hs[t] ** 2))
+    return h_bar
 
 
 def bptt_h0_torch(x, h0, W_ih, W_hh, b_ih, b_hh, c):
