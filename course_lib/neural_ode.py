@@ -32,8 +32,8 @@ SPIRAL_A = ((-0.1, 2.0), (-2.0, -0.1))
 
 
 def spiral(t, y):
-    r"""torchdiffeq's example dynamics :math:`d\mathbf y/dt = \mathbf y^{3}\mathbf C` (cube element-wise, :math:`\mathbf y`
-    a row vector), :math:`\mathbf C = \begin{pmatrix}-0.1 & 2\\ -2 & -0.1\end{pmatrix}` (``SPIRAL_A``, torchdiffeq's
+    r"""torchdiffeq's example dynamics :math:`d\mathbf y/dt = \mathbf y^{3}\mathbf B` (cube element-wise, :math:`\mathbf y`
+    a row vector), :math:`\mathbf B = \begin{pmatrix}-0.1 & 2\\ -2 & -0.1\end{pmatrix}` (``SPIRAL_A``, torchdiffeq's
     ``true_A``; bold A is the chapter's adjacency): ``(y ** 3) @ C``, shape (..., 2)."""
     return (y ** 3) @ torch.tensor(SPIRAL_A, dtype=y.dtype, device=y.device)
 

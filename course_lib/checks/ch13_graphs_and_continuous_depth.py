@@ -2,7 +2,7 @@ r"""Chapter 13: the graded questions on graph matrices, message passing, the GCN
 
 The references are :mod:`course_lib.graphs` (tested against networkx, scipy and PyTorch Geometric in
 ``tests/test_graphs.py``), the dense GCN formula (tested against the engine, torch and PyG in
-``tests/test_autograd_gcn.py``), and closed forms for the linear ODE :math:`d\mathbf y/dt = \mathbf C\mathbf y` (the argument ``M``)
+``tests/test_autograd_gcn.py``), and closed forms for the linear ODE :math:`d\mathbf y/dt = \mathbf B\mathbf y` (the argument ``M``)
 (matrix exponentials, Van Loan's block formula for the parameter gradient). No torch is imported.
 Every check draws fresh graphs (with isolated nodes and a bipartite piece) and arrays from ``t.rng``;
 ``mistakes`` names the usual slips: the self-loops forgotten, the symmetric normalization replaced by a

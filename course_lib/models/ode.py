@@ -1,5 +1,5 @@
 r"""Chapter 13's neural ODE in PyTorch: a learned field :math:`f_{\boldsymbol\theta}(t, \mathbf y)` fitted to the spiral
-:math:`d\mathbf y/dt = \mathbf y^{3}\mathbf C` (torchdiffeq's example, ``examples/ode_demo.py``), by
+:math:`d\mathbf y/dt = \mathbf y^{3}\mathbf B` (torchdiffeq's example, ``examples/ode_demo.py``), by
 :func:`course_lib.neural_ode.odeint_adjoint` or by backprop through :func:`~course_lib.neural_ode.odeint`.
 """
 from __future__ import annotations

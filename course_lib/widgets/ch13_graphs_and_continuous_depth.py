@@ -225,7 +225,7 @@ def _field_grid():
 
 
 def ode_solver(method: str = "rk4", log10_dt: float = -1.0) -> dict:
-    r"""The spiral :math:`d\mathbf y/dt = \mathbf y^{3}\mathbf C` from :math:`\mathbf y_0 = (1, 0)` to :math:`t = 2` by a fixed-step method.
+    r"""The spiral :math:`d\mathbf y/dt = \mathbf y^{3}\mathbf B` from :math:`\mathbf y_0 = (1, 0)` to :math:`t = 2` by a fixed-step method.
 
     Parameters
     ----------
@@ -277,7 +277,7 @@ class ODESolver(BlittedWidget):
         self.ax.plot(ex[:, 0], ex[:, 1], color="black", lw=1.2, label="exact (RK4, Δt = 0.001)")
         (self.path,) = self.ax.plot([], [], "o-", ms=2.5, lw=1.2, color=PALETTE["vermillion"], label="solver")
         self.ax.set(xlim=(-1.25, 1.25), ylim=(-1.25, 1.25), aspect="equal", xlabel="y₁", ylabel="y₂")
-        self.ax.set_title("dy/dt = y³C: field directions and paths", fontsize=9)
+        self.ax.set_title("dy/dt = y³B: field directions and paths", fontsize=9)
         self.ax.legend(loc="upper left", fontsize=LEGEND_FONTSIZE, framealpha=0.9)
         c = error_curves()
         for m in METHODS:
