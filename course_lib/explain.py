@@ -1,23 +1,24 @@
 r"""Chapter 14: attributions, which input pixels a prediction depends on, and a test of whether a method is
 explaining the model at all.
 
-For a model :math:`f` with outputs :math:`f_k` (logits), a target class :math:`k`, an input :math:`\mathbf{x}`
+For a model :math:`f` with logits :math:`\mathbf{z} = f(\mathbf{x})`, a target class :math:`k` with logit :math:`z_k`, an input :math:`\mathbf{x}`
 and a baseline :math:`\bar{\mathbf{x}}` (the "absence" of signal, e.g. a blank image):
 
-- :func:`saliency`: :math:`\lvert\partial f_k/\partial x_i\rvert` (Simonyan et al. 2014; captum's ``Saliency``).
-- :func:`gradient_x_input`: :math:`x_i\,\partial f_k/\partial x_i` (captum's ``InputXGradient``).
+- :func:`saliency`: :math:`\lvert\partial z_k/\partial x_i\rvert` (Simonyan et al. 2014; captum's ``Saliency``).
+- :func:`gradient_x_input`: :math:`x_i\,\partial z_k/\partial x_i` (captum's ``InputXGradient``).
 - :func:`integrated_gradients` (Sundararajan et al. 2017):
 
   .. math::
-      \mathrm{IG}_i(\mathbf{x}) = (x_i - \bar x_i)\int_0^1 \frac{\partial f_k}{\partial x_i}
-      \bigl(\bar{\mathbf{x}} + a(\mathbf{x} - \bar{\mathbf{x}})\bigr)\,da
+      \mathrm{IG}_i(\mathbf{x}) = (x_i - \bar x_i)\int_0^1 \frac{\partial z_k}{\partial x_i}
+      \bigl(\bar{\mathbf{x}} + u(\mathbf{x} - \bar{\mathbf{x}})\bigr)\,du
       \approx (x_i - \bar x_i)\,\frac{1}{n_{\text{steps}}}\sum_{j=1}^{n_{\text{steps}}}
-      \frac{\partial f_k}{\partial x_i}\Bigl(\bar{\mathbf{x}} + \tfrac{j - 1/2}{n_{\text{steps}}}
+      \frac{\partial z_k}{\partial x_i}\Bigl(\bar{\mathbf{x}} + \tfrac{j - 1/2}{n_{\text{steps}}}
       (\mathbf{x} - \bar{\mathbf{x}})\Bigr),
 
-  the midpoint rule (captum's ``method="riemann_middle"``).
+  the midpoint rule at the path positions :math:`u_j = (j - 1/2)/n_{\text{steps}}` (captum's
+  ``method="riemann_middle"``, whose ``alphas`` they are).
 - Completeness: by the fundamental theorem of calculus for line integrals (:math:`f` differentiable along the
-  path, or piecewise so), :math:`\sum_i \mathrm{IG}_i = f_k(\mathbf{x}) - f_k(\bar{\mathbf{x}})` exactly;
+  path, or piecewise so), :math:`\sum_i \mathrm{IG}_i = z_k(\mathbf{x}) - z_k(\bar{\mathbf{x}})` exactly;
   the midpoint rule's error is :math:`O(n_{\text{steps}}^{-2})` for a twice-differentiable path function and
   only :math:`O(n_{\text{steps}}^{-1})`-ish at the kinks a ReLU network has (:func:`completeness_errors`).
 - :func:`randomization_sanity`: Adebayo et al. (2018)'s cascading model-parameter randomization: re-draw the
@@ -52,7 +53,7 @@ def _targets(target, n: int) -> torch.Tensor:
 
 
 def _selected(model, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """:math:`f_{k_n}(\\mathbf{x}_n)` for each example n: shape (N,)."""
+    """:math:`z_{k_n}(\\mathbf{x}_n)` for each example n: shape (N,)."""
     out = model(x)
     if out.dim() != 2:
         raise ValueError(f"the model must return (N, K) outputs, got shape {tuple(out.shape)}")
@@ -60,7 +61,7 @@ def _selected(model, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def _grad(model, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """:math:`\\partial f_{k_n}/\\partial \\mathbf{x}_n` for each n (examples are independent, so the gradient of
+    """:math:`\\partial z_{k_n}/\\partial \\mathbf{x}_n` for each n (examples are independent, so the gradient of
     the sum is the per-example gradient)."""
     x = x.detach().requires_grad_(True)
     with torch.enable_grad():
@@ -69,7 +70,7 @@ def _grad(model, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def saliency(model, inputs, target, abs: bool = True) -> torch.Tensor:
-    r"""The gradient of the target output with respect to the input, :math:`\lvert\nabla_{\mathbf{x}} f_k\rvert`
+    r"""The gradient of the target output with respect to the input, :math:`\lvert\nabla_{\mathbf{x}} z_k\rvert`
     (its absolute value unless ``abs=False``). ``inputs`` (N, ...), ``target`` int or (N,); returns (N, ...)."""
     inputs = _tensor(inputs)
     g = _grad(model, inputs, _targets(target, len(inputs)))
@@ -77,7 +78,7 @@ def saliency(model, inputs, target, abs: bool = True) -> torch.Tensor:
 
 
 def gradient_x_input(model, inputs, target) -> torch.Tensor:
-    r""":math:`\mathbf{x}\odot\nabla_{\mathbf{x}} f_k`: integrated gradients with one step at :math:`a = 1` and a
+    r""":math:`\mathbf{x}\odot\nabla_{\mathbf{x}} z_k`: integrated gradients with one step at :math:`u = 1` and a
     zero baseline; exact (complete) for a linear model without bias. Shape as ``inputs``."""
     inputs = _tensor(inputs)
     return inputs * _grad(model, inputs, _targets(target, len(inputs)))
@@ -96,9 +97,9 @@ def integrated_gradients(model, inputs, baselines, target, n_steps: int = 50,
     baselines : tensor broadcastable to ``inputs`` (e.g. shape (N, ...), (1, ...) or a scalar)
     target : int or tensor of int, shape (N,)
     n_steps : int, >= 1
-        Evaluation points :math:`a_j = (j - 1/2)/n_{\text{steps}}`, weights :math:`1/n_{\text{steps}}`.
+        Path positions :math:`u_j = (j - 1/2)/n_{\text{steps}}`, weights :math:`1/n_{\text{steps}}`.
     return_convergence_delta : bool
-        Also return the completeness error :math:`\sum_i\mathrm{IG}_i - (f_k(\mathbf{x}) - f_k(\bar{\mathbf{x}}))`,
+        Also return the completeness error :math:`\sum_i\mathrm{IG}_i - (z_k(\mathbf{x}) - z_k(\bar{\mathbf{x}}))`,
         shape (N,) (captum's ``delta``, with the same sign).
     internal_batch_size : int, optional
         How many path points go through the model at once (default: all ``N * n_steps``).
@@ -111,12 +112,12 @@ def integrated_gradients(model, inputs, baselines, target, n_steps: int = 50,
     if int(n_steps) != n_steps or n_steps < 1:
         raise ValueError(f"integrated_gradients: n_steps must be a positive integer, got {n_steps}")
     inputs = _tensor(inputs)
-    baselines = _tensor(baselines).to(inputs.dtype).expand_as(inputs)
+    baselines = _tensor(baselines).to(inputs.device, inputs.dtype).expand_as(inputs)
     t = _targets(target, len(inputs))
-    alphas = (torch.arange(n_steps, dtype=inputs.dtype) + 0.5) / n_steps
+    u = (torch.arange(n_steps, dtype=inputs.dtype, device=inputs.device) + 0.5) / n_steps  # captum's alphas
     diff = inputs - baselines
-    # every path point of every example in one batch, alpha-major as captum lays them out
-    points = (baselines[None] + alphas.view(-1, *([1] * inputs.dim())) * diff[None]).reshape(-1, *inputs.shape[1:])
+    # every path point of every example in one batch, u-major as captum lays them out
+    points = (baselines[None] + u.view(-1, *([1] * inputs.dim())) * diff[None]).reshape(-1, *inputs.shape[1:])
     targets = t.repeat(n_steps)
     size = len(points) if internal_batch_size is None else int(internal_batch_size)
     grads = torch.cat([_grad(model, points[i:i + size], targets[i:i + size]) for i in range(0, len(points), size)])
@@ -140,8 +141,8 @@ def attribute(model, inputs, target, method: str, baselines=0.0, n_steps: int = 
 
 
 def completeness_errors(model, inputs, baselines, target, n_steps_list) -> np.ndarray:
-    r"""The largest completeness error :math:`\max_n \lvert\sum_i\mathrm{IG}_i - (f_k(\mathbf{x}_n) -
-    f_k(\bar{\mathbf{x}}_n))\rvert` for each number of steps; shape (len(n_steps_list),)."""
+    r"""The largest completeness error :math:`\max_n \lvert\sum_i\mathrm{IG}_i - (z_k(\mathbf{x}_n) -
+    z_k(\bar{\mathbf{x}}_n))\rvert` for each number of steps; shape (len(n_steps_list),)."""
     return np.array([float(integrated_gradients(model, inputs, baselines, target, int(n),
                                                 return_convergence_delta=True)[1].abs().max())
                      for n in n_steps_list])

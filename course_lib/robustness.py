@@ -118,9 +118,22 @@ def _input_grad(model, x, y, loss: str) -> torch.Tensor:
     return g
 
 
-def _as_batch(x, y):
+def _device(model) -> torch.device | None:
+    """Where ``model``'s parameters live; None for a plain function (the inputs then stay where they are)."""
+    if not isinstance(model, torch.nn.Module):
+        return None
+    from course_lib.models.digit_classifiers import model_device
+
+    return model_device(model)
+
+
+def _as_batch(x, y, device=None):
+    """``x`` and ``y`` as tensors (a NumPy array copied: the data are read-only) on ``device`` (default: where
+    ``x`` is), checked: one label per input, pixels in range."""
     x = (torch.tensor(x) if isinstance(x, np.ndarray) else torch.as_tensor(x)).detach()
     y = torch.as_tensor(np.asarray(y) if isinstance(y, np.ndarray) else y)
+    if device is not None:
+        x, y = x.to(device), y.to(device)
     if y.dim() != 1 or len(y) != len(x):
         raise ValueError(f"labels must have shape ({len(x)},), one per input, got {tuple(y.shape)}")
     lo, hi = PIXEL_RANGE
@@ -151,7 +164,7 @@ def fgsm(model, x, y, eps: float, loss: str = "ce") -> torch.Tensor:
     tensor, shape (N, ...), detached
     """
     _check_eps(eps)
-    x, y = _as_batch(x, y)
+    x, y = _as_batch(x, y, _device(model))
     return (x + eps * _input_grad(model, x, y, loss).sign()).clamp(*PIXEL_RANGE).detach()
 
 
@@ -161,9 +174,9 @@ def pgd(model, x, y, eps: float, norm: str = "linf", step_size: float | None = N
 
     .. math::
         \tilde{\mathbf{x}}^{(t+1)} = \operatorname{clip}_{[0,1]}\Bigl(\mathbf{x} + \Pi_{\mathcal S}\bigl(
-        \tilde{\mathbf{x}}^{(t)} + \eta_{\text{adv}}\,\mathbf{s}^{(t)} - \mathbf{x}\bigr)\Bigr),
+        \tilde{\mathbf{x}}^{(t)} + \eta_{\text{adv}}\,\mathbf{d}^{(t)} - \mathbf{x}\bigr)\Bigr),
 
-    with the step direction :math:`\mathbf{s} = \operatorname{sign}\nabla L` (:math:`L_\infty`, the steepest
+    with the step direction :math:`\mathbf{d}^{(t)} = \operatorname{sign}\nabla_{\mathbf{x}} L(\tilde{\mathbf{x}}^{(t)})` (:math:`L_\infty`, the steepest
     ascent for that norm) or :math:`\nabla L/\lVert\nabla L\rVert_2` (:math:`L_2`), and :math:`\Pi_{\mathcal S}`
     :func:`project_linf` or :func:`project_l2`. Clamping after the projection keeps the point in the ball:
     each coordinate of :math:`\boldsymbol\delta` only moves toward 0, because :math:`\mathbf{x}` is in range.
@@ -193,31 +206,32 @@ def pgd(model, x, y, eps: float, norm: str = "linf", step_size: float | None = N
         raise ValueError(f"pgd: norm must be one of {NORMS}, got {norm!r}")
     if n_steps < 1:
         raise ValueError(f"pgd: n_steps must be >= 1, got {n_steps}")
-    x, y = _as_batch(x, y)
+    x, y = _as_batch(x, y, _device(model))
     project = project_linf if norm == "linf" else project_l2
-    alpha = 2.5 * eps / n_steps if step_size is None else step_size
+    eta = 2.5 * eps / n_steps if step_size is None else step_size  # eta_adv
     if random_start and eps > 0:
+        # drawn on the CPU (a CPU generator) and moved: the same starts on every device
         if norm == "linf":
             delta = (torch.rand(x.shape, generator=generator, dtype=x.dtype) * 2 - 1) * eps
         else:
             d = torch.randn(x.shape, generator=generator, dtype=x.dtype)
             r = torch.rand((len(x),) + (1,) * (x.dim() - 1), generator=generator, dtype=x.dtype)
             delta = d / _per_example_norm(d).clamp_min(1e-30) * r * eps
-        x_adv = (x + delta).clamp(*PIXEL_RANGE)
+        x_adv = (x + delta.to(x.device)).clamp(*PIXEL_RANGE)
     else:
         x_adv = x.clone()
     for _ in range(n_steps):
         g = _input_grad(model, x_adv, y, loss)
-        step = g.sign() if norm == "linf" else g / _per_example_norm(g).clamp_min(1e-30)
-        x_adv = (x + project(x_adv + alpha * step - x, eps)).clamp(*PIXEL_RANGE).detach()
+        d = g.sign() if norm == "linf" else g / _per_example_norm(g).clamp_min(1e-30)  # the direction d^(t)
+        x_adv = (x + project(x_adv + eta * d - x, eps)).clamp(*PIXEL_RANGE).detach()
     return x_adv
 
 
 def mean_loss(model, x, y) -> float:
-    """The mean cross-entropy of ``model`` on ``(x, y)``."""
+    """The mean cross-entropy of ``model`` on ``(x, y)`` (arrays or tensors), on the model's device."""
+    x, y = _as_batch(x, y, _device(model))
     with torch.no_grad():
-        return float(torch.nn.functional.cross_entropy(model(torch.tensor(np.asarray(x))),
-                                                       torch.tensor(np.asarray(y)).long()))
+        return float(torch.nn.functional.cross_entropy(model(x), y))
 
 
 def robust_accuracy(model, X, y, eps: float, attack: str = "pgd", batch: int = 512, seed: int = 0,
@@ -229,7 +243,7 @@ def robust_accuracy(model, X, y, eps: float, attack: str = "pgd", batch: int = 5
     if attack not in ("fgsm", "pgd"):
         raise ValueError(f"robust_accuracy: attack must be 'fgsm' or 'pgd', got {attack!r}")
     model.eval()
-    X, y = torch.tensor(np.asarray(X)), torch.tensor(np.asarray(y)).long()  # copies: the data are read-only
+    X, y = _as_batch(X, y, _device(model))
     gen = torch.Generator().manual_seed(seed)
     correct = 0
     for i in range(0, len(X), batch):

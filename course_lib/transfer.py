@@ -13,7 +13,8 @@ The settings (:data:`SETTINGS`) differ only in how the source relates to the tar
 For each, :func:`compare` pretrains once per seed and then trains, on the same ``k`` labelled target images per
 class: ``"scratch"`` (a fresh network), ``"probe"`` (the pretrained body frozen, a new last layer trained) and
 ``"finetune"`` (the pretrained body and a new last layer, all trained), with the same optimizer and number of
-steps, and reports the target test accuracy.
+steps, and reports the target test accuracy. Sizes come from a :class:`~course_lib.models.digit_classifiers.Ch14Preset`
+(the CNN's channels, the pretraining and target recipes; default: the CPU's), and everything runs on ``device``.
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from course_lib.models.digit_classifiers import TrainConfig, accuracy, digits01, make_classifier, train_classifier
+from course_lib.models.digit_classifiers import (PRESETS, Ch14Preset, TrainConfig, accuracy, digits01, make_classifier,
+                                                 train_classifier)
 
 __all__ = ["SETTINGS", "MODES", "restyle", "Task", "make_tasks", "few_shot", "pretrain", "new_head", "fit_target",
            "compare"]
@@ -94,27 +96,30 @@ def new_head(model: torch.nn.Sequential, n_classes: int, seed: int) -> torch.nn.
     return model
 
 
-PRETRAIN = TrainConfig(epochs=12, lr=0.05)  # chapter 09's CNN recipe
-TARGET = TrainConfig(epochs=60, batch_size=64, lr=0.05)  # the same for the three modes
+PRETRAIN = PRESETS.cpu.pretrain  # chapter 09's CNN recipe: 12 epochs at lr 0.05
+TARGET = PRESETS.cpu.target  # 60 epochs, batch 64, lr 0.05: the same for the three modes
 
 
-def pretrain(source: Task, seed: int = 0) -> torch.nn.Sequential:
-    """Chapter 09's CNN trained on the source task (its recipe :data:`PRETRAIN`)."""
-    model = new_head(make_classifier("cnn", seed=seed), source.n_classes, seed)
-    train_classifier(model, source.X, source.y, PRETRAIN, seed=seed)
+def pretrain(source: Task, seed: int = 0, preset: Ch14Preset = PRESETS.cpu, device="cpu") -> torch.nn.Sequential:
+    """Chapter 09's CNN (``preset.channels``) trained on the source task by ``preset.pretrain`` on ``device``."""
+    model = new_head(make_classifier("cnn", seed=seed, channels=preset.channels), source.n_classes, seed)
+    train_classifier(model.to(device), source.X, source.y, preset.pretrain, seed=seed)
     return model
 
 
 def fit_target(mode: str, target: Task, idx: np.ndarray, pretrained: torch.nn.Sequential | None = None,
-               seed: int = 0, config: TrainConfig = TARGET) -> torch.nn.Sequential:
+               seed: int = 0, config: TrainConfig = TARGET, channels=PRESETS.cpu.channels,
+               device=None) -> torch.nn.Sequential:
     """Train on the labelled target images ``idx`` by ``mode`` (one of :data:`MODES`); ``pretrained`` is needed
-    by ``"probe"`` and ``"finetune"``. The probe freezes every parameter but the new last layer's.
+    by ``"probe"`` and ``"finetune"``. The probe freezes every parameter but the new last layer's. ``scratch``
+    builds a CNN with ``channels``; the model is trained on ``device`` (default: the pretrained network's, else
+    the CPU).
     ``"finetune_all"`` (:data:`SHARED_LABEL_MODE`) fine-tunes the whole pretrained network, its last layer
     included: only where the target's labels mean what the source's meant."""
     if mode not in MODES + (SHARED_LABEL_MODE,):
         raise ValueError(f"fit_target: mode must be one of {MODES + (SHARED_LABEL_MODE,)}, got {mode!r}")
     if mode == "scratch":
-        model = new_head(make_classifier("cnn", seed=seed + 1000), target.n_classes, seed)
+        model = new_head(make_classifier("cnn", seed=seed + 1000, channels=channels), target.n_classes, seed)
     elif pretrained is None:
         raise ValueError(f"fit_target: mode {mode!r} needs the pretrained network")
     elif mode == SHARED_LABEL_MODE:
@@ -127,13 +132,17 @@ def fit_target(mode: str, target: Task, idx: np.ndarray, pretrained: torch.nn.Se
     if mode == "probe":
         for layer in list(model[1])[:-1]:  # (slicing a DigitsCNN would call its constructor)
             layer.requires_grad_(False)
+    if device is None:
+        device = next(pretrained.parameters()).device if pretrained is not None else "cpu"
     # a frozen parameter gets no .grad, and torch's SGD skips parameters without one: only the head moves
-    train_classifier(model, target.X[idx], target.y[idx], config, seed=seed)
+    train_classifier(model.to(device), target.X[idx], target.y[idx], config, seed=seed)
     return model
 
 
-def compare(setting: str, shots=(1, 3, 10, 30), seeds=(0, 1, 2), split: int = 0) -> dict:
-    """Target test accuracy of each mode, for each ``k`` in ``shots`` and each seed.
+def compare(setting: str, shots=(1, 3, 10, 30), seeds=(0, 1, 2), split: int = 0, preset: Ch14Preset = PRESETS.cpu,
+            device="cpu") -> dict:
+    """Target test accuracy of each mode, for each ``k`` in ``shots`` and each seed, with ``preset``'s sizes and
+    recipes, on ``device``.
 
     Returns
     -------
@@ -149,14 +158,15 @@ def compare(setting: str, shots=(1, 3, 10, 30), seeds=(0, 1, 2), split: int = 0)
     source_acc, zero_shot = [], []
     for j, seed in enumerate(seeds):
         source, target = make_tasks(setting, seed, split)
-        pre = pretrain(source, seed)
+        pre = pretrain(source, seed, preset, device)
         source_acc.append(accuracy(pre, source.X_test, source.y_test))
         if shared:
             zero_shot.append(accuracy(pre, target.X_test, target.y_test))
         for i, k in enumerate(shots):
             idx = few_shot(target.y, k, target.n_classes, np.random.default_rng(100 + seed))
             for m in modes:
-                acc[m][i, j] = accuracy(fit_target(m, target, idx, pre, seed), target.X_test, target.y_test)
+                model = fit_target(m, target, idx, pre, seed, preset.target, preset.channels, device)
+                acc[m][i, j] = accuracy(model, target.X_test, target.y_test)
     return {"accuracy": acc, "source_accuracy": np.array(source_acc), "zero_shot": np.array(zero_shot),
             "shots": tuple(shots),
             "seeds": tuple(seeds), "setting": setting}

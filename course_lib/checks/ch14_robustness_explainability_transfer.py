@@ -261,7 +261,7 @@ def _check_ig(t: Tester):
                        mistakes=_known({
             IG_FACTOR: ref / (x - base),
             "Multiply by (x - baseline), not by x: the path starts at the baseline.": ref / (x - base) * x,
-            "The midpoint rule evaluates at a_j = (j - 1/2)/n, j = 1..n; (j - 1)/n is the left Riemann sum.":
+            "The midpoint rule evaluates at u_j = (j - 1/2)/n, j = 1..n; (j - 1)/n is the left Riemann sum.":
                 left,
             "Average the n gradients (divide the sum by n_steps): the weights of the rule are 1/n.": ref * n,
         }))
