@@ -17,9 +17,10 @@ and a baseline :math:`\bar{\mathbf{x}}` (the "absence" of signal, e.g. a blank i
 
   the midpoint rule at the path positions :math:`u_j = (j - 1/2)/n_{\text{steps}}` (captum's
   ``method="riemann_middle"``, whose ``alphas`` they are).
-- Completeness: by the fundamental theorem of calculus for line integrals (:math:`f` differentiable along the
-  path, or piecewise so), :math:`\sum_i \mathrm{IG}_i = z_k(\mathbf{x}) - z_k(\bar{\mathbf{x}})` exactly;
-  the midpoint rule's error is :math:`O(n_{\text{steps}}^{-2})` for a twice-differentiable path function and
+- Completeness: by the fundamental theorem of calculus for line integrals (:math:`u \mapsto z_k(\bar{\mathbf{x}} +
+  u(\mathbf{x} - \bar{\mathbf{x}}))` continuous on [0, 1] and continuously differentiable on each of finitely many
+  pieces, as for a ReLU network), :math:`\sum_i \mathrm{IG}_i = z_k(\mathbf{x}) - z_k(\bar{\mathbf{x}})` exactly;
+  the midpoint rule's error is :math:`O(n_{\text{steps}}^{-2})` for a twice continuously differentiable path function and
   only :math:`O(n_{\text{steps}}^{-1})`-ish at the kinks a ReLU network has (:func:`completeness_errors`).
 - :func:`randomization_sanity`: Adebayo et al. (2018)'s cascading model-parameter randomization: re-draw the
   weights from the output layer down and measure how much the map changes (Spearman rank correlation of the
